@@ -1,0 +1,57 @@
+# bgpctl developer and CI entry points. `make test` is what CI runs.
+PY      ?= .venv/bin/python
+VENV    := .venv
+PYTEST  := $(VENV)/bin/pytest
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: venv envtest lint format typecheck unit integration test manifests protos \
+        check-generated bench lab clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+envtest: venv          ## build (once) kube-apiserver, kube-controller-manager, kubectl, etcd
+	$(PY) -m bgpctl envtest build
+
+format: venv
+	$(VENV)/bin/ruff format bgpctl tests benchmarks protos
+
+lint: venv
+	$(VENV)/bin/ruff format --check bgpctl tests benchmarks protos
+	$(VENV)/bin/ruff check bgpctl tests benchmarks protos
+	$(VENV)/bin/lint-imports
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+unit: venv             ## fast tests: fakes only, no root, no control plane
+	$(PYTEST) -q -m "not integration and not root"
+
+integration: venv envtest   ## real kube-apiserver/etcd and real daemons in network namespaces
+	$(PYTEST) -q -m "integration or root"
+
+manifests: venv        ## regenerate manifests/crds from bgpctl/api
+	$(PY) -m bgpctl.api.crdgen manifests/crds
+
+protos: venv           ## regenerate bgpctl/gobgp/_proto from protos/
+	$(PY) protos/generate.py
+
+check-generated: manifests protos   ## CI: generated files must match the committed ones
+	git diff --exit-code -- manifests/crds bgpctl/gobgp/_proto
+	test -z "$$(git status --porcelain -- manifests/crds bgpctl/gobgp/_proto)"
+
+test: lint typecheck check-generated envtest
+	$(PYTEST) -q
+
+bench: venv envtest
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lab: venv envtest    ## a local control plane with the CRDs (grows into the full lab)
+	$(PY) -m bgpctl envtest start
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Command line interface (``bgp``); the only importer of typer."""

@@ -1,0 +1,34 @@
+"""The ``bgp`` command: entry point for every subcommand."""
+
+from __future__ import annotations
+
+import typer
+
+from bgpctl import __version__
+from bgpctl.cli import envtest
+
+app = typer.Typer(
+    name="bgp",
+    help="bgpctl: Kubernetes-native BGP control plane (CRDs -> GoBGP -> kernel FIB).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+app.add_typer(envtest.app, name="envtest")
+
+
+@app.callback()
+def _root() -> None:
+    """bgpctl: Kubernetes-native BGP control plane."""
+
+
+@app.command()
+def version() -> None:
+    """Print the bgpctl version."""
+    typer.echo(f"bgpctl {__version__}")
+
+
+def main() -> None:
+    """Run the ``bgp`` command line."""
+    app()

@@ -1,0 +1,144 @@
+"""Build (once) and locate the control-plane binaries.
+
+kube-apiserver, kube-controller-manager and kubectl come from one Go module that
+requires ``k8s.io/kubernetes`` with a ``replace`` line per staging module (the main
+module's own ``./staging`` replaces do not apply to a dependency); etcd comes from a
+five-line main around ``etcdmain``. Results land in
+``<cache>/envtest/<k8s>-etcd<etcd>/bin`` and are rebuilt only when missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bgpctl.envtest.versions import (
+    ETCD_VERSION,
+    KUBERNETES_VERSION,
+    STAGING_MODULES,
+    STAGING_VERSION,
+    cache_root,
+)
+
+K8S_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
+
+
+@dataclass(frozen=True, slots=True)
+class Binaries:
+    """Paths of the four binaries."""
+
+    kube_apiserver: Path
+    kube_controller_manager: Path
+    kubectl: Path
+    etcd: Path
+
+
+def bin_dir() -> Path:
+    """Where the binaries of the pinned versions live."""
+    return cache_root() / "envtest" / f"{KUBERNETES_VERSION}-etcd{ETCD_VERSION}" / "bin"
+
+
+def _binaries(directory: Path) -> Binaries:
+    return Binaries(
+        kube_apiserver=directory / "kube-apiserver",
+        kube_controller_manager=directory / "kube-controller-manager",
+        kubectl=directory / "kubectl",
+        etcd=directory / "etcd",
+    )
+
+
+def find_binaries() -> Binaries | None:
+    """The cached binaries, or None when any is missing."""
+    found = _binaries(bin_dir())
+    paths = (found.kube_apiserver, found.kube_controller_manager, found.kubectl, found.etcd)
+    return found if all(p.is_file() and os.access(p, os.X_OK) for p in paths) else None
+
+
+def _k8s_module(src: Path) -> None:
+    src.mkdir(parents=True, exist_ok=True)
+    replaces = "\n".join(f"\tk8s.io/{m} => k8s.io/{m} {STAGING_VERSION}" for m in STAGING_MODULES)
+    (src / "go.mod").write_text(
+        "module bgpctl.local/k8sbin\n\ngo 1.26.0\n\n"
+        f"require k8s.io/kubernetes {KUBERNETES_VERSION}\n\nreplace (\n{replaces}\n)\n"
+    )
+    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in K8S_COMMANDS)
+    (src / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+
+
+def _etcd_module(src: Path) -> None:
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text(
+        "module bgpctl.local/etcdbin\n\ngo 1.26.0\n\n"
+        f"require go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n"
+    )
+    (src / "main.go").write_text(
+        'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
+        "func main() { etcdmain.Main(os.Args) }\n"
+    )
+
+
+def _run(cmd: list[str], cwd: Path, label: str, out: TextIO) -> None:
+    """Run a go command, printing a heartbeat so a multi-minute build is visibly alive."""
+    start = time.monotonic()
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(20.0):
+            print(
+                f"  {label}: still building ({time.monotonic() - start:.0f}s)", file=out, flush=True
+            )
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    finally:
+        done.set()
+        thread.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{label} failed ({' '.join(cmd)}):\n{proc.stderr[-4000:]}")
+    print(f"  {label}: done in {time.monotonic() - start:.0f}s", file=out, flush=True)
+
+
+def ensure_binaries(out: TextIO = sys.stderr) -> Binaries:
+    """Return the cached binaries, building whatever is missing first.
+
+    Raises:
+        RuntimeError: ``go`` is not installed or a build failed (stderr attached).
+    """
+    if (found := find_binaries()) is not None:
+        return found
+    if shutil.which("go") is None:
+        raise RuntimeError("building the control plane needs Go (https://go.dev) on PATH")
+    target = bin_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    src = cache_root() / "src"
+    print(
+        f"building Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION} into {target} "
+        "(first time only; several minutes)",
+        file=out,
+        flush=True,
+    )
+    bins = _binaries(target)
+    k8s_src = src / f"k8s-{KUBERNETES_VERSION}"
+    if not all((target / c).exists() for c in K8S_COMMANDS):
+        _k8s_module(k8s_src)
+        _run(["go", "mod", "tidy"], k8s_src, "k8s go mod tidy", out)
+        pkgs = [f"k8s.io/kubernetes/cmd/{c}" for c in K8S_COMMANDS]
+        _run(["go", "build", "-o", str(target) + "/", *pkgs], k8s_src, "k8s build", out)
+    if not bins.etcd.exists():
+        etcd_src = src / f"etcd-{ETCD_VERSION}"
+        _etcd_module(etcd_src)
+        _run(["go", "mod", "tidy"], etcd_src, "etcd go mod tidy", out)
+        _run(["go", "build", "-o", str(bins.etcd), "."], etcd_src, "etcd build", out)
+    found = find_binaries()
+    if found is None:
+        raise RuntimeError(f"build finished but binaries are missing in {target}")
+    return found

@@ -1,0 +1,1 @@
+"""Informer cache: reflector, FIFO, store and indexers (client-go tools/cache)."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: the real control plane (etcd + kube-apiserver) and test hygiene.
+
+The control plane is started once per session with the project's CRDs and RBAC
+installed. Tests that need a private instance (other apiserver flags, restarts that
+would disturb others) use ``control_plane_factory``. Component logs are attached to
+the report of any failing test that used a control plane.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bgpctl.envtest import ControlPlane, ensure_binaries
+from bgpctl.envtest.binaries import find_binaries
+
+REPO = Path(__file__).resolve().parent.parent
+CRDS = REPO / "manifests" / "crds"
+RBAC = REPO / "manifests" / "rbac"
+
+_planes: list[ControlPlane] = []
+
+
+def _binaries_or_skip() -> None:
+    if find_binaries() is None and shutil.which("go") is None:
+        pytest.skip("needs kube-apiserver and etcd: install Go and run `make envtest` (README)")
+    ensure_binaries()
+
+
+def prepare(plane: ControlPlane) -> ControlPlane:
+    """Start ``plane`` and install the project's CRDs and RBAC into it."""
+    plane.start()
+    plane.install_crds(CRDS)
+    plane.apply(RBAC)
+    return plane
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """A shared control plane with CRDs and RBAC; do not restart it from a test."""
+    _binaries_or_skip()
+    plane = ControlPlane(keep=bool(os.environ.get("BGPCTL_KEEP_ENVTEST")))
+    _planes.append(plane)
+    try:
+        yield prepare(plane)
+    finally:
+        _planes.remove(plane)
+        plane.stop()
+
+
+@pytest.fixture
+def control_plane_factory() -> Iterator[Callable[..., ControlPlane]]:
+    """Start private control planes (``extra_apiserver_args=[...]``); stopped after the test."""
+    _binaries_or_skip()
+    started: list[ControlPlane] = []
+
+    def make(extra_apiserver_args: list[str] | None = None) -> ControlPlane:
+        plane = ControlPlane(extra_apiserver_args=extra_apiserver_args)
+        started.append(plane)
+        _planes.append(plane)
+        return prepare(plane)
+
+    try:
+        yield make
+    finally:
+        for plane in started:
+            _planes.remove(plane)
+            plane.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        report.failed
+        and _planes
+        and {"control_plane", "control_plane_factory"} & set(getattr(item, "fixturenames", ()))
+    ):
+        for plane in _planes:
+            report.sections.append(("control plane logs", plane.logs()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``root`` need root (network namespaces); say how to get it."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root for network namespaces (README: Running the tests)")
+    for item in items:
+        if "root" in item.keywords:
+            item.add_marker(skip)
