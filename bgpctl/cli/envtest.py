@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from bgpctl.envtest import ETCD_VERSION, KUBERNETES_VERSION, ControlPlane, ensure_binaries
+from bgpctl.envtest.binaries import ensure_chainsaw
 
 app = typer.Typer(help="A real kube-apiserver + etcd on loopback (tests and the lab).")
 
@@ -23,6 +24,7 @@ def build() -> None:
     """Build kube-apiserver, kube-controller-manager, kubectl and etcd (once; cached)."""
     start = time.monotonic()
     bins = ensure_binaries(out=sys.stderr)
+    ensure_chainsaw(out=sys.stderr)
     typer.echo(
         f"Kubernetes {KUBERNETES_VERSION}, etcd {ETCD_VERSION}: {bins.kube_apiserver.parent} "
         f"({time.monotonic() - start:.1f}s)"

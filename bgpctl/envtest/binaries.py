@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bgpctl.envtest.versions import (
+    CHAINSAW_VERSION,
     ETCD_VERSION,
     KUBERNETES_VERSION,
     STAGING_MODULES,
@@ -142,3 +143,33 @@ def ensure_binaries(out: TextIO = sys.stderr) -> Binaries:
     if found is None:
         raise RuntimeError(f"build finished but binaries are missing in {target}")
     return found
+
+
+def chainsaw_path() -> Path:
+    """Where the pinned chainsaw binary lives."""
+    return cache_root() / "chainsaw" / CHAINSAW_VERSION / "chainsaw"
+
+
+def ensure_chainsaw(out: TextIO = sys.stderr) -> Path:
+    """Return the cached chainsaw binary, building it with ``go install`` when missing."""
+    path = chainsaw_path()
+    if path.is_file():
+        return path
+    if shutil.which("go") is None:
+        raise RuntimeError("building chainsaw needs Go (https://go.dev) on PATH")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"building chainsaw {CHAINSAW_VERSION} into {path.parent}", file=out, flush=True)
+    env_dir = path.parent
+    _run(
+        [
+            "env",
+            f"GOBIN={env_dir}",
+            "go",
+            "install",
+            f"github.com/kyverno/chainsaw@{CHAINSAW_VERSION}",
+        ],
+        env_dir,
+        "chainsaw build",
+        out,
+    )
+    return path

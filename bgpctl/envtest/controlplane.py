@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import base64
 import json
+import os
 import secrets
 import shutil
 import ssl
@@ -149,6 +150,7 @@ class ControlPlane:
         config = self.controller_kubeconfig if as_controller else self.admin_kubeconfig
         proc = subprocess.run(
             [str(self.binaries.kubectl), f"--kubeconfig={config}", *args],
+            env=self.env(as_controller=as_controller),
             input=input,
             capture_output=True,
             text=True,
@@ -158,6 +160,20 @@ class ControlPlane:
         if check and proc.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc
+
+    def env(self, *, as_controller: bool = False) -> dict[str, str]:
+        """Environment for tools run against this plane.
+
+        KUBECONFIG, our kubectl first on PATH, and a private discovery cache (a shared
+        one would remember the resource list of an earlier server on the same port).
+        """
+        config = self.controller_kubeconfig if as_controller else self.admin_kubeconfig
+        return {
+            **os.environ,
+            "KUBECONFIG": str(config),
+            "KUBECACHEDIR": str(self.workdir / "kube-cache"),
+            "PATH": f"{self.binaries.kubectl.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
 
     def apply(self, path: Path) -> None:
         """``kubectl apply`` a file or a kustomize directory, server-side."""

@@ -14,6 +14,9 @@ STAGING_VERSION = "v0.36.3"
 ETCD_VERSION = "v3.6.16"
 """go.etcd.io/etcd/server/v3 version (the etcd line Kubernetes 1.36 is tested with)."""
 
+CHAINSAW_VERSION = "v0.2.15"
+"""github.com/kyverno/chainsaw version (v0.2.12–v0.2.14 do not compile with Go >= 1.25)."""
+
 STAGING_MODULES = (
     "api",
     "apiextensions-apiserver",
