@@ -54,9 +54,13 @@ class Informer(Protocol):
     """What sources and the manager need from a shared informer."""
 
     def add_event_handler(
-        self, handler: ResourceEventHandler, *, resync_period: float = 0.0
+        self, handler: ResourceEventHandler, *, resync_period: float | None = None
     ) -> HandlerRegistration:
-        """Register a handler; late handlers first get synthetic adds for the store."""
+        """Register a handler; late handlers first get synthetic adds for the store.
+
+        ``resync_period`` in seconds: ``None`` takes the informer's default (as
+        upstream's ``AddEventHandler``), 0 never resyncs this handler.
+        """
 
     def has_synced(self) -> bool:
         """True once the first list has been fully delivered to the store."""

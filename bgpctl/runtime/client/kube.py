@@ -1,0 +1,425 @@
+"""The kubernetes-asyncio adapter: one ``KubeClient`` for every resource type.
+
+This is the only runtime module that imports ``kubernetes_asyncio`` (with the lease
+lock). Nothing from it leaks: callers get and give ``dict`` objects, our
+:class:`ObjectList` / :class:`WatchEvent` dataclasses, and :mod:`.errors` exceptions.
+
+Mirrors the parts of client-go ``rest`` / ``dynamic`` that the runtime needs: CRUD,
+patches (JSON, merge, strategic merge, server-side apply with field manager and force),
+the ``status`` subresource, LIST with resourceVersion semantics and WATCH.
+
+Deliberate differences:
+
+- Upstream Python: ``CustomObjectsApi`` for CRDs and typed APIs (``CoreV1Api``...) for
+  built-ins. We build the REST path from :class:`ResourceType` and go through
+  ``ApiClient.call_api`` for every kind, because ``CustomObjectsApi`` is only a
+  template over that same call for ``/apis/{group}/{version}`` paths, cannot reach the
+  core group (``/api/v1``: Events, Namespaces), and the typed APIs would hand back
+  models we would have to turn back into dicts.
+- Like client-go's rest client (and unlike kubernetes-asyncio), a request answered
+  with 429 + ``Retry-After`` is repeated after that delay, up to 10 times (5xx +
+  ``Retry-After`` only for GET). The server sends this while its storage for a
+  resource is still initialising, e.g. right after a restart or a CRD install.
+- Upstream Python: ``kubernetes_asyncio.watch.Watch``. We read the watch stream
+  ourselves, because ``Watch`` opens a second aiohttp session per stream (its private
+  ``ApiClient``), re-serialises every object, turns an ERROR event into an exception,
+  and reconnects silently (swallowing one 410) unless ``timeout_seconds`` is given.
+  Here a stream ends exactly when the server ends it; reconnecting is the reflector's
+  decision. Every watch carries ``timeoutSeconds`` and an aiohttp timeout above it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio.client import ApiClient, Configuration
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.config import load_incluster_config, load_kube_config
+
+from bgpctl.runtime.client.errors import (
+    ApiConnectionError,
+    ApiError,
+    ConnectionRefused,
+    from_status,
+    map_api_errors,
+)
+from bgpctl.runtime.client.interfaces import (
+    KubeObject,
+    ObjectList,
+    PatchType,
+    Preconditions,
+    ResourceType,
+    WatchEvent,
+)
+from bgpctl.runtime.client.rest import (
+    parse_watch_line,
+    resource_path,
+    retry_after_delay,
+    selector_query,
+    status_error,
+    typed,
+    write_query,
+)
+
+DEFAULT_REQUEST_TIMEOUT = 60.0
+"""Client-side limit for one non-watch request, seconds."""
+
+WATCH_CLIENT_TIMEOUT_MARGIN = 30.0
+"""How far the aiohttp timeout of a watch exceeds its server-side ``timeoutSeconds``.
+
+The server closes the stream at ``timeoutSeconds``; the client timeout only catches a
+connection that died silently, so it must never fire first on a healthy stream."""
+
+MAX_RETRY_AFTER_RETRIES = 10
+"""Times a request is repeated when the server answers with ``Retry-After`` (client-go)."""
+
+_RESPONSE_TYPES = {200: "object", 201: "object", 202: "object"}
+
+
+def _translate(exc: Exception) -> ApiError | None:
+    """Map a kubernetes-asyncio / aiohttp exception onto our error tree."""
+    if isinstance(exc, ApiException):
+        status: Any = None
+        if exc.body:
+            try:
+                status = json.loads(exc.body)
+            except (TypeError, ValueError):
+                status = None
+        err = from_status(
+            status if isinstance(status, dict) else None,
+            code=int(exc.status or 0),
+            message=str(exc.reason or exc.body or ""),
+        )
+        headers: Any = exc.headers or {}
+        retry_after = headers.get("Retry-After")
+        if (
+            isinstance(retry_after, str)
+            and "retryAfterSeconds" not in err.details
+            and retry_after.isdigit()
+        ):
+            err.details = {**err.details, "retryAfterSeconds": int(retry_after)}
+        return err
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if exc.os_error.errno == errno.ECONNREFUSED:
+            return ConnectionRefused(str(exc))
+        return ApiConnectionError(str(exc))
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectionRefused(str(exc))
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return ApiConnectionError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def _mapped() -> Any:
+    return map_api_errors(_translate)
+
+
+class KubeClient:
+    """Async API client over one aiohttp session; owns it and closes it in ``close()``.
+
+    Implements the ``Reader``, ``Writer``, ``StatusWriter`` and ``ListWatchClient``
+    protocols of :mod:`.interfaces`. Every method raises :class:`ApiError` subclasses;
+    cancellation propagates unchanged (the in-flight request is abandoned).
+    """
+
+    def __init__(
+        self, configuration: Any, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    ) -> None:
+        """Wrap a ready ``kubernetes_asyncio`` Configuration (use the constructors below).
+
+        Must be called with a running event loop: the aiohttp session is created here.
+        """
+        self._api = ApiClient(configuration=configuration)
+        self._api.user_agent = "bgpctl"
+        self._request_timeout = request_timeout
+        self._closed = False
+
+    @classmethod
+    async def from_kubeconfig(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        context: str | None = None,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ) -> KubeClient:
+        """Build a client from a kubeconfig file (or ``:``-separated list of files)."""
+        configuration = Configuration()
+        await load_kube_config(
+            config_file=os.fspath(path),
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+        return cls(configuration, request_timeout=request_timeout)
+
+    @classmethod
+    def in_cluster(cls, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> KubeClient:
+        """Build a client from the pod's service account (token refreshed from disk)."""
+        configuration = Configuration()
+        load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return cls(configuration, request_timeout=request_timeout)
+
+    @classmethod
+    async def from_environment(
+        cls, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    ) -> KubeClient:
+        """``$KUBECONFIG`` if set, else in-cluster if in a pod, else ``~/.kube/config``."""
+        kubeconfig = os.environ.get("KUBECONFIG")
+        if kubeconfig:
+            return await cls.from_kubeconfig(kubeconfig, request_timeout=request_timeout)
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            return cls.in_cluster(request_timeout=request_timeout)
+        # The loader expands "~" itself.
+        return await cls.from_kubeconfig("~/.kube/config", request_timeout=request_timeout)
+
+    @property
+    def server_url(self) -> str:
+        """The API server base URL."""
+        return str(self._api.configuration.host)
+
+    async def close(self) -> None:
+        """Close the HTTP session; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            await self._api.close()
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- plumbing ---------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        for attempt in range(MAX_RETRY_AFTER_RETRIES + 1):
+            try:
+                with _mapped():
+                    return await self._api.call_api(
+                        path,
+                        method,
+                        query_params=query or [],
+                        header_params={"Accept": "application/json", "Content-Type": content_type},
+                        body=body,
+                        response_types_map=_RESPONSE_TYPES,
+                        auth_settings=["BearerToken"],
+                        _return_http_data_only=True,
+                        _preload_content=True,
+                        _request_timeout=self._request_timeout,
+                    )
+            except ApiError as err:
+                delay = retry_after_delay(err, method)
+                if delay is None or attempt == MAX_RETRY_AFTER_RETRIES:
+                    raise
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _namespace_of(rt: ResourceType, obj: KubeObject) -> str | None:
+        return obj.get("metadata", {}).get("namespace") if rt.namespaced else None
+
+    @staticmethod
+    def _name_of(obj: KubeObject) -> str:
+        name = obj.get("metadata", {}).get("name")
+        if not name:
+            raise ValueError("object has no metadata.name")
+        return str(name)
+
+    # -- Reader -----------------------------------------------------------------
+
+    async def get(self, rt: ResourceType, name: str, *, namespace: str | None = None) -> KubeObject:
+        """GET one object; raises ``NotFound``."""
+        obj = await self._call("GET", resource_path(rt, namespace, name))
+        return typed(rt, obj)
+
+    async def list(
+        self,
+        rt: ResourceType,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str = "",
+    ) -> ObjectList:
+        """LIST objects with the collection's resourceVersion.
+
+        ``resource_version`` "" asks for a consistent (quorum) read, "0" accepts any
+        cached state, anything else "not older than". Raises ``Expired`` when the RV
+        was compacted away.
+        """
+        query = selector_query(label_selector, field_selector)
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        body = await self._call("GET", resource_path(rt, namespace), query=query)
+        items = [typed(rt, item) for item in body.get("items") or []]
+        return ObjectList(items=items, resource_version=str(body["metadata"]["resourceVersion"]))
+
+    # -- Writer -----------------------------------------------------------------
+
+    async def create(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
+        """POST a new object; raises ``AlreadyExists`` or ``Invalid``."""
+        path = resource_path(rt, self._namespace_of(rt, obj))
+        return typed(rt, await self._call("POST", path, body=obj))
+
+    async def update(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
+        """PUT an object; its resourceVersion makes it conditional (``Conflict``)."""
+        path = resource_path(rt, self._namespace_of(rt, obj), self._name_of(obj))
+        return typed(rt, await self._call("PUT", path, body=obj))
+
+    async def patch(
+        self,
+        rt: ResourceType,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: PatchType,
+        namespace: str | None = None,
+        field_manager: str | None = None,
+        force: bool | None = None,
+    ) -> KubeObject:
+        """PATCH an object; ``force`` is only meaningful for server-side apply."""
+        path = resource_path(rt, namespace, name)
+        query = write_query(field_manager, force)
+        obj = await self._call("PATCH", path, query=query, body=patch, content_type=patch_type)
+        return typed(rt, obj)
+
+    async def apply(
+        self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
+    ) -> KubeObject:
+        """Server-side apply: ``obj`` holds exactly the fields this manager owns."""
+        return await self.patch(
+            rt,
+            self._name_of(obj),
+            obj,
+            patch_type=PatchType.APPLY,
+            namespace=self._namespace_of(rt, obj),
+            field_manager=field_manager,
+            force=force,
+        )
+
+    async def delete(
+        self,
+        rt: ResourceType,
+        name: str,
+        *,
+        namespace: str | None = None,
+        propagation_policy: str | None = None,
+        preconditions: Preconditions | None = None,
+    ) -> KubeObject:
+        """DELETE an object; returns the (finalizing) object or a Status."""
+        options: KubeObject = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if propagation_policy:
+            options["propagationPolicy"] = propagation_policy
+        if preconditions is not None:
+            cond = {"uid": preconditions.uid, "resourceVersion": preconditions.resource_version}
+            options["preconditions"] = {k: v for k, v in cond.items() if v is not None}
+        result: KubeObject = await self._call(
+            "DELETE", resource_path(rt, namespace, name), body=options
+        )
+        return result
+
+    # -- StatusWriter -----------------------------------------------------------
+
+    async def update_status(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
+        """PUT the status subresource; other fields of ``obj`` are ignored by the server."""
+        path = resource_path(rt, self._namespace_of(rt, obj), self._name_of(obj), "status")
+        return typed(rt, await self._call("PUT", path, body=obj))
+
+    async def patch_status(
+        self,
+        rt: ResourceType,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: PatchType,
+        namespace: str | None = None,
+        field_manager: str | None = None,
+        force: bool | None = None,
+    ) -> KubeObject:
+        """PATCH the status subresource."""
+        path = resource_path(rt, namespace, name, "status")
+        query = write_query(field_manager, force)
+        obj = await self._call("PATCH", path, query=query, body=patch, content_type=patch_type)
+        return typed(rt, obj)
+
+    async def apply_status(
+        self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
+    ) -> KubeObject:
+        """Server-side apply on the status subresource."""
+        return await self.patch_status(
+            rt,
+            self._name_of(obj),
+            obj,
+            patch_type=PatchType.APPLY,
+            namespace=self._namespace_of(rt, obj),
+            field_manager=field_manager,
+            force=force,
+        )
+
+    # -- ListWatchClient --------------------------------------------------------
+
+    async def watch(
+        self,
+        rt: ResourceType,
+        *,
+        resource_version: str,
+        timeout_seconds: int,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        allow_watch_bookmarks: bool = True,
+    ) -> AsyncIterator[WatchEvent]:
+        """Stream watch events until the server closes the stream.
+
+        Raises ``ApiError`` if the watch cannot be opened (``ConnectionRefused``,
+        ``TooManyRequests``, ``Forbidden``...) or the connection breaks
+        (``ApiConnectionError``). ERROR events are yielded, not raised. Closing the
+        iterator (``aclose``) or cancelling the consumer drops the connection.
+        """
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive: it bounds every stream")
+        query = [("watch", "true"), ("timeoutSeconds", str(int(timeout_seconds)))]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        if allow_watch_bookmarks:
+            query.append(("allowWatchBookmarks", "true"))
+        query += selector_query(label_selector, field_selector)
+        client_timeout = aiohttp.ClientTimeout(
+            total=timeout_seconds + WATCH_CLIENT_TIMEOUT_MARGIN,
+            sock_connect=self._request_timeout,
+        )
+        with _mapped():
+            resp = await self._api.call_api(
+                resource_path(rt, namespace),
+                "GET",
+                query_params=query,
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=client_timeout,
+            )
+        try:
+            if resp.status >= 400:
+                raise status_error(await resp.read(), code=resp.status, reason=resp.reason or "")
+            with _mapped():
+                async for line in resp.content:
+                    event = parse_watch_line(rt, line)
+                    if event is not None:
+                        yield event
+        finally:
+            # Dropping the connection is the only way to end a chunked watch early.
+            resp.close()
