@@ -40,9 +40,11 @@ manifests: venv        ## regenerate manifests/crds from bgpctl/api
 protos: venv           ## regenerate bgpctl/gobgp/_proto from protos/
 	$(PY) protos/generate.py
 
-check-generated: manifests protos   ## CI: generated files must match the committed ones
-	git diff --exit-code -- manifests/crds bgpctl/gobgp/_proto
-	test -z "$$(git status --porcelain -- manifests/crds bgpctl/gobgp/_proto)"
+check-generated: venv  ## CI: generated files must match the committed ones
+	$(PY) -m bgpctl.api.crdgen manifests/crds >/dev/null
+	git diff --exit-code -- manifests/crds
+	test -z "$$(git status --porcelain -- manifests/crds)"
+	$(PY) protos/generate.py --check
 
 test: lint typecheck check-generated envtest
 	$(PYTEST) -q

@@ -8,6 +8,7 @@ the report of any failing test that used a control plane.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -83,6 +84,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ):
         for plane in _planes:
             report.sections.append(("control plane logs", plane.logs()))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare "no current event loop" before any test runs.
+
+    On Python 3.11, ``asyncio.get_event_loop()`` silently creates a loop when none was
+    ever set; pytest-asyncio (saving the loop around async tests) and looptime (for sync
+    tests) both call it, and nobody closes that loop, so its ResourceWarning fails a
+    random later test under ``filterwarnings = error``. After ``set_event_loop(None)``
+    the policy stops creating loops implicitly.
+    """
+    asyncio.set_event_loop(None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
