@@ -57,35 +57,22 @@ def set_condition(
     observed generation are always overwritten. The input list is not modified.
     """
     stamp = (now or datetime.now(UTC)).replace(microsecond=0)
-    out: list[Condition] = []
-    found = False
-    for cond in conditions:
-        if cond.type != type:
-            out.append(cond)
-            continue
-        found = True
-        out.append(
-            Condition(
-                type=type,
-                status=status,
-                reason=reason,
-                message=message,
-                observed_generation=observed_generation,
-                last_transition_time=stamp if cond.status != status else cond.last_transition_time,
-            )
-        )
-    if not found:
-        out.append(
-            Condition(
-                type=type,
-                status=status,
-                reason=reason,
-                message=message,
-                observed_generation=observed_generation,
-                last_transition_time=stamp,
-            )
-        )
-    return out
+    previous = find_condition(conditions, type)
+    updated = Condition(
+        type=type,
+        status=status,
+        reason=reason,
+        message=message,
+        observed_generation=observed_generation,
+        last_transition_time=(
+            previous.last_transition_time
+            if previous is not None and previous.status == status
+            else stamp
+        ),
+    )
+    if previous is None:
+        return [*conditions, updated]
+    return [updated if c.type == type else c for c in conditions]
 
 
 def find_condition(conditions: list[Condition], type: str) -> Condition | None:
