@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-envtest: venv          ## build (once) kube-apiserver, kube-controller-manager, kubectl, etcd
+envtest: venv          ## build (once) kube-apiserver, kube-controller-manager, kubectl, etcd, chainsaw, GoBGP v3
 	$(PY) -m bgpctl envtest build
+	$(PY) -m bgpctl.testing.gobgp_build
 
 format: venv
 	$(VENV)/bin/ruff format bgpctl tests benchmarks protos
