@@ -1,8 +1,10 @@
 """The kubernetes-asyncio adapter: one ``KubeClient`` for every resource type.
 
-This is the only runtime module that imports ``kubernetes_asyncio`` (with the lease
-lock). Nothing from it leaks: callers get and give ``dict`` objects, our
-:class:`ObjectList` / :class:`WatchEvent` dataclasses, and :mod:`.errors` exceptions.
+This is the only module of the package that imports ``kubernetes_asyncio`` (enforced by
+``.importlinter``): kubeconfig and service-account loading, the HTTP session and error
+translation happen here for every caller, the lease lock included. Nothing from it
+leaks: callers get and give ``dict`` objects, our :class:`ObjectList` /
+:class:`WatchEvent` dataclasses, and :mod:`.errors` exceptions.
 
 Mirrors the parts of client-go ``rest`` / ``dynamic`` that the runtime needs: CRUD,
 patches (JSON, merge, strategic merge, server-side apply with field manager and force),
@@ -70,6 +72,9 @@ from bgpctl.runtime.client.rest import (
 DEFAULT_REQUEST_TIMEOUT = 60.0
 """Client-side limit for one non-watch request, seconds."""
 
+DEFAULT_USER_AGENT = "bgpctl"
+"""``User-Agent`` of every request; also the field manager of writes that name none."""
+
 WATCH_CLIENT_TIMEOUT_MARGIN = 30.0
 """How far the aiohttp timeout of a watch exceeds its server-side ``timeoutSeconds``.
 
@@ -129,14 +134,20 @@ class KubeClient:
     """
 
     def __init__(
-        self, configuration: Any, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+        self,
+        configuration: Any,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         """Wrap a ready ``kubernetes_asyncio`` Configuration (use the constructors below).
 
         Must be called with a running event loop: the aiohttp session is created here.
+        ``request_timeout`` bounds each non-watch request (every attempt of it);
+        ``user_agent`` names this client to the server (audit log, default field manager).
         """
         self._api = ApiClient(configuration=configuration)
-        self._api.user_agent = "bgpctl"
+        self._api.user_agent = user_agent
         self._request_timeout = request_timeout
         self._closed = False
 
@@ -147,6 +158,7 @@ class KubeClient:
         *,
         context: str | None = None,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
     ) -> KubeClient:
         """Build a client from a kubeconfig file (or ``:``-separated list of files)."""
         configuration = Configuration()
@@ -156,27 +168,39 @@ class KubeClient:
             client_configuration=configuration,
             persist_config=False,
         )
-        return cls(configuration, request_timeout=request_timeout)
+        return cls(configuration, request_timeout=request_timeout, user_agent=user_agent)
 
     @classmethod
-    def in_cluster(cls, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> KubeClient:
+    def in_cluster(
+        cls,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> KubeClient:
         """Build a client from the pod's service account (token refreshed from disk)."""
         configuration = Configuration()
         load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return cls(configuration, request_timeout=request_timeout)
+        return cls(configuration, request_timeout=request_timeout, user_agent=user_agent)
 
     @classmethod
     async def from_environment(
-        cls, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+        cls,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
     ) -> KubeClient:
         """``$KUBECONFIG`` if set, else in-cluster if in a pod, else ``~/.kube/config``."""
         kubeconfig = os.environ.get("KUBECONFIG")
         if kubeconfig:
-            return await cls.from_kubeconfig(kubeconfig, request_timeout=request_timeout)
+            return await cls.from_kubeconfig(
+                kubeconfig, request_timeout=request_timeout, user_agent=user_agent
+            )
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            return cls.in_cluster(request_timeout=request_timeout)
+            return cls.in_cluster(request_timeout=request_timeout, user_agent=user_agent)
         # The loader expands "~" itself.
-        return await cls.from_kubeconfig("~/.kube/config", request_timeout=request_timeout)
+        return await cls.from_kubeconfig(
+            "~/.kube/config", request_timeout=request_timeout, user_agent=user_agent
+        )
 
     @property
     def server_url(self) -> str:

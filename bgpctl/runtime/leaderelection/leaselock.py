@@ -8,39 +8,37 @@ Lease (so its resourceVersion makes the write conditional), ``record_event`` han
 ``LeaseSpecToLeaderElectionRecord`` and its inverse are :func:`record_from_lease_spec`
 and :func:`lease_spec_from_record`.
 
-One of the two modules allowed to import kubernetes-asyncio. Its exceptions are mapped
-onto :mod:`bgpctl.runtime.client.errors` at this boundary; nothing else leaks.
+The Lease travels as a plain ``dict`` through a
+:class:`~bgpctl.runtime.client.kube.KubeClient` (resource type
+:data:`~bgpctl.runtime.client.interfaces.LEASES`), which loads the kubeconfig or the
+service account and raises :mod:`bgpctl.runtime.client.errors` exceptions; this module
+imports neither kubernetes-asyncio nor aiohttp.
 
 Deliberate differences:
 
 * Upstream shares the manager's REST client unless told otherwise; ours uses its own
-  ``ApiClient`` (``from_kubeconfig`` / ``in_cluster``), because renewals must not
-  queue behind the controllers' traffic.
+  ``KubeClient`` (``from_kubeconfig`` / ``in_cluster``), because renewals must not
+  queue behind the controllers' traffic. As in upstream ``NewFromKubeconfig``, that
+  client's request timeout is :func:`default_request_timeout` and it has a user agent
+  of its own (:data:`USER_AGENT`).
 * Times are written as RFC 3339 with microseconds and ``Z`` ourselves
-  (``MicroTime``), because kubernetes-asyncio's ``isoformat()`` drops the fraction
-  when it is zero and writes ``+00:00``.
+  (``MicroTime``): the spec is sent as strings, never as ``datetime`` objects, which a
+  serialiser would write with ``isoformat()`` (no fraction when it is zero, ``+00:00``).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import aiohttp
-import structlog
-from kubernetes_asyncio.client import ApiClient, Configuration, CoordinationV1Api
-from kubernetes_asyncio.client.exceptions import ApiException
-from kubernetes_asyncio.config import load_incluster_config, load_kube_config
-
-from bgpctl.runtime.client.errors import ApiConnectionError, ApiError, from_status, map_api_errors
+from bgpctl.runtime.client.interfaces import LEASES, KubeObject
+from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.runtime.leaderelection.elector import DEFAULT_RENEW_DEADLINE
 from bgpctl.runtime.leaderelection.record import LeaderElectionRecord
 
-log = structlog.get_logger(__name__)
+USER_AGENT = "bgpctl-leader-election"
+"""User agent of the lock's own client (and so the field manager of its writes)."""
 
 
 class EventSink(Protocol):
@@ -56,28 +54,6 @@ def default_request_timeout(renew_deadline: float = DEFAULT_RENEW_DEADLINE) -> f
     return max(renew_deadline / 2, 1.0)
 
 
-def _translate(exc: Exception) -> ApiError | None:
-    if isinstance(exc, ApiException):
-        try:
-            status = json.loads(exc.body) if exc.body else None
-        except (TypeError, ValueError):
-            status = None
-        return from_status(
-            status if isinstance(status, dict) else None,
-            code=int(exc.status or 0),
-            message=str(exc.reason or ""),
-        )
-    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
-        return ApiConnectionError(f"{type(exc).__name__}: {exc}")
-    return None
-
-
-@contextmanager
-def _mapped() -> Iterator[None]:
-    with map_api_errors(_translate):
-        yield
-
-
 def _micro_time(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -91,7 +67,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def record_from_lease_spec(spec: Any) -> LeaderElectionRecord:
-    """The record held in a ``V1LeaseSpec`` (or a spec ``dict`` in API field names)."""
+    """The record held in a Lease spec ``dict`` in API field names (or a ``V1LeaseSpec``)."""
     if spec is None:
         return LeaderElectionRecord(holder_identity="", lease_duration_seconds=0)
     if isinstance(spec, dict):
@@ -127,61 +103,101 @@ class LeaseLock:
     """A :class:`~bgpctl.runtime.leaderelection.record.ResourceLock` over a Lease.
 
     Args:
-        api_client: A kubernetes-asyncio ``ApiClient``; closed by :meth:`close` only
-            when this lock created it (the ``from_*`` constructors).
+        client: The API client the Lease is read and written through; its request
+            timeout bounds every call (build it with :func:`default_request_timeout`).
+            Closed by :meth:`close` only when this lock created it (the ``from_*``
+            constructors).
         namespace: Namespace of the Lease.
         name: Name of the Lease.
         identity: This candidate's identity.
-        request_timeout: Seconds per API call (see :func:`default_request_timeout`).
         event_recorder: Receives the leader election Events; None records none.
     """
 
     def __init__(
         self,
-        api_client: Any,
+        client: KubeClient,
+        *,
+        namespace: str,
+        name: str,
+        identity: str,
+        event_recorder: EventSink | None = None,
+    ) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._name = name
+        self._identity = identity
+        self._event_recorder = event_recorder
+        self._lease: KubeObject | None = None
+        self._owns_client = False
+
+    @classmethod
+    async def from_kubeconfig(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        context: str | None = None,
+        namespace: str,
+        name: str,
+        identity: str,
+        request_timeout: float = default_request_timeout(),
+        event_recorder: EventSink | None = None,
+    ) -> LeaseLock:
+        """A lock with its own API client from a kubeconfig (``context`` or the current one).
+
+        ``request_timeout`` bounds each call of that client (see
+        :func:`default_request_timeout`); the other arguments are as for the class.
+        """
+        client = await KubeClient.from_kubeconfig(
+            path, context=context, request_timeout=request_timeout, user_agent=USER_AGENT
+        )
+        return cls._owning(
+            client,
+            namespace=namespace,
+            name=name,
+            identity=identity,
+            event_recorder=event_recorder,
+        )
+
+    @classmethod
+    def in_cluster(
+        cls,
         *,
         namespace: str,
         name: str,
         identity: str,
         request_timeout: float = default_request_timeout(),
         event_recorder: EventSink | None = None,
-    ) -> None:
-        self._api_client = api_client
-        self._leases = CoordinationV1Api(api_client)
-        self._namespace = namespace
-        self._name = name
-        self._identity = identity
-        self._timeout = request_timeout
-        self._event_recorder = event_recorder
-        self._lease: dict[str, Any] | None = None
-        self._owns_client = False
-
-    @classmethod
-    async def from_kubeconfig(
-        cls, path: str | os.PathLike[str], *, context: str | None = None, **kwargs: Any
     ) -> LeaseLock:
-        """A lock with its own API client from a kubeconfig; ``kwargs`` as for the class."""
-        configuration = Configuration()
-        await load_kube_config(
-            config_file=os.fspath(path),
-            context=context,
-            client_configuration=configuration,
-            persist_config=False,
+        """A lock with its own API client from the pod's service account.
+
+        Arguments as for :meth:`from_kubeconfig`.
+        """
+        client = KubeClient.in_cluster(request_timeout=request_timeout, user_agent=USER_AGENT)
+        return cls._owning(
+            client,
+            namespace=namespace,
+            name=name,
+            identity=identity,
+            event_recorder=event_recorder,
         )
-        return cls._owning(configuration, **kwargs)
 
     @classmethod
-    def in_cluster(cls, **kwargs: Any) -> LeaseLock:
-        """A lock with its own API client from the pod's service account."""
-        configuration = Configuration()
-        load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return cls._owning(configuration, **kwargs)
-
-    @classmethod
-    def _owning(cls, configuration: Any, **kwargs: Any) -> LeaseLock:
-        client = ApiClient(configuration=configuration)
-        client.user_agent = "bgpctl-leader-election"
-        lock = cls(client, **kwargs)
+    def _owning(
+        cls,
+        client: KubeClient,
+        *,
+        namespace: str,
+        name: str,
+        identity: str,
+        event_recorder: EventSink | None,
+    ) -> LeaseLock:
+        lock = cls(
+            client,
+            namespace=namespace,
+            name=name,
+            identity=identity,
+            event_recorder=event_recorder,
+        )
         lock._owns_client = True
         return lock
 
@@ -189,7 +205,7 @@ class LeaseLock:
         """Close the API client if this lock created it."""
         if self._owns_client:
             self._owns_client = False
-            await self._api_client.close()
+            await self._client.close()
 
     async def __aenter__(self) -> LeaseLock:
         return self
@@ -208,27 +224,19 @@ class LeaseLock:
 
     async def get(self) -> LeaderElectionRecord:
         """Read the Lease and cache it; ``NotFound`` if it does not exist."""
-        with _mapped():
-            lease = await self._leases.read_namespaced_lease(
-                self._name, self._namespace, _request_timeout=self._timeout
-            )
-        self._cache(lease)
-        return record_from_lease_spec(lease.spec)
+        lease = await self._client.get(LEASES, self._name, namespace=self._namespace)
+        self._lease = lease
+        return record_from_lease_spec(lease.get("spec"))
 
     async def create(self, record: LeaderElectionRecord) -> None:
         """Create the Lease holding ``record``; ``AlreadyExists`` if it exists."""
-        # Plain dicts are sent as they are; the typed models would reformat the times.
-        body: Any = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
+        body: KubeObject = {
+            "apiVersion": LEASES.api_version,
+            "kind": LEASES.kind,
             "metadata": {"name": self._name, "namespace": self._namespace},
             "spec": lease_spec_from_record(record),
         }
-        with _mapped():
-            lease = await self._leases.create_namespaced_lease(
-                self._namespace, body, _request_timeout=self._timeout
-            )
-        self._cache(lease)
+        self._lease = await self._client.create(LEASES, body)
 
     async def update(self, record: LeaderElectionRecord) -> None:
         """Replace the cached Lease's spec; ``Conflict`` if the Lease changed since.
@@ -238,12 +246,9 @@ class LeaseLock:
         """
         if self._lease is None:
             raise RuntimeError("lease not initialized, call get or create first")
-        body: Any = {**self._lease, "spec": lease_spec_from_record(record)}
-        with _mapped():
-            lease = await self._leases.replace_namespaced_lease(
-                self._name, self._namespace, body, _request_timeout=self._timeout
-            )
-        self._cache(lease)
+        # The cached object as read, so its resourceVersion makes the write conditional.
+        body: KubeObject = {**self._lease, "spec": lease_spec_from_record(record)}
+        self._lease = await self._client.update(LEASES, body)
 
     def record_event(self, message: str) -> None:
         """Queue a Normal ``LeaderElection`` Event on the Lease: "<identity> <message>"."""
@@ -252,8 +257,3 @@ class LeaseLock:
         self._event_recorder.event(
             self._lease, "Normal", "LeaderElection", f"{self._identity} {message}"
         )
-
-    def _cache(self, lease: Any) -> None:
-        # Keep the object as a dict so that updates send exactly what we read, with
-        # the spec rewritten by us (see the module docstring on times).
-        self._lease = self._api_client.sanitize_for_serialization(lease)

@@ -85,6 +85,19 @@ def test_api_exception_without_status_body_and_retry_after_header() -> None:
     assert err.retry_after == 7.0
 
 
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (_api_exception(404, {"kind": "Status", "code": 404, "reason": "NotFound"}), e.NotFound),
+        (_api_exception(409, {"kind": "Status", "code": 409, "reason": "Conflict"}), e.Conflict),
+        (_api_exception(403, {"kind": "Status", "code": 403, "reason": "Forbidden"}), e.Forbidden),
+        (ConnectionResetError(), e.ApiConnectionError),
+    ],
+)
+def test_what_the_lease_lock_relies_on(exc: Exception, expected: type[Exception]) -> None:
+    assert type(_translate(exc)) is expected
+
+
 def test_connection_errors() -> None:
     refused = aiohttp.ClientConnectorError(
         connection_key=SimpleNamespace(host="127.0.0.1", port=1, ssl=True),  # type: ignore[arg-type]

@@ -1,28 +1,19 @@
-"""LeaseLock without a server: record <-> LeaseSpec mapping and error translation.
+"""LeaseLock without a server: record <-> LeaseSpec mapping and the request timeout.
 
-Mirrors client-go ``TestLeaseSpecToLeaderElectionRecordRoundTrip``. The behaviour on a
-real API server is in test_leaselock_integration.py.
+Mirrors client-go ``TestLeaseSpecToLeaderElectionRecordRoundTrip``. Error translation
+is the KubeClient's (test_kube_adapter.py); the requests on the wire are in
+test_leaselock_wire.py, the behaviour on a real API server in
+test_leaselock_integration.py.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from kubernetes_asyncio.client import V1LeaseSpec
-from kubernetes_asyncio.client.exceptions import ApiException
 
-from bgpctl.runtime.client.errors import (
-    AlreadyExists,
-    ApiConnectionError,
-    Conflict,
-    Forbidden,
-    NotFound,
-)
 from bgpctl.runtime.leaderelection import LeaderElectionRecord
 from bgpctl.runtime.leaderelection.leaselock import (
-    _translate,
     default_request_timeout,
     lease_spec_from_record,
     record_from_lease_spec,
@@ -67,34 +58,6 @@ async def test_typed_spec_and_empty_fields() -> None:
 async def test_zero_microseconds_are_written() -> None:
     spec = lease_spec_from_record(LeaderElectionRecord("me", 1, STAMP.replace(microsecond=0)))
     assert spec["acquireTime"] == "2025-03-04T05:06:07.000000Z"
-
-
-def api_exception(code: int, reason: str) -> ApiException:
-    exc = ApiException(status=code, reason=reason)
-    exc.body = json.dumps({"kind": "Status", "code": code, "reason": reason, "message": "m"})
-    return exc
-
-
-@pytest.mark.parametrize(
-    ("exc", "expected"),
-    [
-        (api_exception(404, "NotFound"), NotFound),
-        (api_exception(409, "Conflict"), Conflict),
-        (api_exception(409, "AlreadyExists"), AlreadyExists),
-        (api_exception(403, "Forbidden"), Forbidden),
-        (TimeoutError(), ApiConnectionError),
-        (ConnectionResetError(), ApiConnectionError),
-    ],
-)
-async def test_client_errors_map_onto_the_api_error_tree(
-    exc: Exception, expected: type[Exception]
-) -> None:
-    mapped = _translate(exc)
-    assert type(mapped) is expected
-
-
-async def test_unrelated_errors_pass_through() -> None:
-    assert _translate(ValueError("bug")) is None
 
 
 async def test_request_timeout_is_half_the_renew_deadline() -> None:
