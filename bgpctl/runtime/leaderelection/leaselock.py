@@ -66,25 +66,15 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def record_from_lease_spec(spec: Any) -> LeaderElectionRecord:
-    """The record held in a Lease spec ``dict`` in API field names (or a ``V1LeaseSpec``)."""
-    if spec is None:
-        return LeaderElectionRecord(holder_identity="", lease_duration_seconds=0)
-    if isinstance(spec, dict):
-        get = spec.get
-        return LeaderElectionRecord(
-            holder_identity=get("holderIdentity") or "",
-            lease_duration_seconds=int(get("leaseDurationSeconds") or 0),
-            acquire_time=_parse_time(get("acquireTime")),
-            renew_time=_parse_time(get("renewTime")),
-            lease_transitions=int(get("leaseTransitions") or 0),
-        )
+def record_from_lease_spec(spec: dict[str, Any] | None) -> LeaderElectionRecord:
+    """The record held in a Lease ``spec`` (API field names); empty when there is none."""
+    get = (spec or {}).get
     return LeaderElectionRecord(
-        holder_identity=spec.holder_identity or "",
-        lease_duration_seconds=int(spec.lease_duration_seconds or 0),
-        acquire_time=_parse_time(spec.acquire_time),
-        renew_time=_parse_time(spec.renew_time),
-        lease_transitions=int(spec.lease_transitions or 0),
+        holder_identity=get("holderIdentity") or "",
+        lease_duration_seconds=int(get("leaseDurationSeconds") or 0),
+        acquire_time=_parse_time(get("acquireTime")),
+        renew_time=_parse_time(get("renewTime")),
+        lease_transitions=int(get("leaseTransitions") or 0),
     )
 
 

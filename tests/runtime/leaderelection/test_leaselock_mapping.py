@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kubernetes_asyncio.client import V1LeaseSpec
-
 from bgpctl.runtime.leaderelection import LeaderElectionRecord
 from bgpctl.runtime.leaderelection.leaselock import (
     default_request_timeout,
@@ -41,15 +39,15 @@ async def test_lease_spec_round_trip() -> None:
     assert record_from_lease_spec(spec) == RECORD
 
 
-async def test_typed_spec_and_empty_fields() -> None:
-    typed = V1LeaseSpec(
-        holder_identity="me",
-        lease_duration_seconds=15,
-        acquire_time=RECORD.acquire_time,
-        renew_time=RECORD.renew_time,
-        lease_transitions=7,
-    )
-    assert record_from_lease_spec(typed) == RECORD
+async def test_parsed_times_and_empty_fields() -> None:
+    parsed = {
+        "holderIdentity": "me",
+        "leaseDurationSeconds": 15,
+        "acquireTime": RECORD.acquire_time,
+        "renewTime": RECORD.renew_time,
+        "leaseTransitions": 7,
+    }
+    assert record_from_lease_spec(parsed) == RECORD
     assert record_from_lease_spec(None) == LeaderElectionRecord("", 0)
     assert record_from_lease_spec({}) == LeaderElectionRecord("", 0)
     assert lease_spec_from_record(LeaderElectionRecord("", 1))["renewTime"] is None
