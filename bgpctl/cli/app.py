@@ -6,6 +6,7 @@ import typer
 
 from bgpctl import __version__
 from bgpctl.cli import envtest
+from bgpctl.cli.run import run
 
 app = typer.Typer(
     name="bgp",
@@ -16,6 +17,7 @@ app = typer.Typer(
 
 
 app.add_typer(envtest.app, name="envtest")
+app.command("run")(run)
 
 
 @app.callback()

@@ -1,0 +1,144 @@
+"""``bgp run``: the node agent (one per node, next to its gobgpd).
+
+Builds the API client, the informer cache of the six kinds, the event recorder, the
+GoBGP client and a manager with the metrics and probe servers, then adds the per-node
+controllers (``bgpctl.controllers.setup``) and runs until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bgpctl.controllers.setup import setup_node_agent
+from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.log import configure
+from bgpctl.metrics.controller import controller_metrics_provider
+from bgpctl.metrics.server import probe_servers
+from bgpctl.metrics.workqueue import queue_metrics_provider
+from bgpctl.runtime.cache.informers import InformerCache
+from bgpctl.runtime.client.kube import KubeClient
+from bgpctl.runtime.controller import ControllerOptions
+from bgpctl.runtime.manager import Manager, ManagerOptions
+from bgpctl.runtime.recorder import EventRecorder
+
+DEFAULT_GOBGP_TARGET = "127.0.0.1:50051"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    """Everything ``bgp run`` is told.
+
+    Attributes:
+        local_endpoint: Name of this node's BGPEndpoint.
+        gobgp_target: gobgpd's gRPC API (loopback or ``unix://``).
+        kubeconfig: Kubeconfig path; ``None`` means ``$KUBECONFIG``, in-cluster, ~/.kube.
+        metrics_addr: ``host:port`` of /metrics; "" or "0" disables.
+        health_addr: ``host:port`` of /healthz and /readyz; "" or "0" disables.
+        event_namespace: Namespace of Events about our (cluster-scoped) objects.
+        handle_signals: Stop gracefully on SIGTERM/SIGINT.
+        gobgp_connect_timeout: Seconds to wait for gobgpd at start.
+    """
+
+    local_endpoint: str
+    gobgp_target: str = DEFAULT_GOBGP_TARGET
+    kubeconfig: str | None = None
+    metrics_addr: str = "127.0.0.1:8086"
+    health_addr: str = ""
+    event_namespace: str = "bgp-system"
+    handle_signals: bool = True
+    gobgp_connect_timeout: float = 60.0
+
+
+async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = None) -> None:
+    """Run the node agent until stopped (signal) or cancelled (hard stop).
+
+    Args:
+        options: See :class:`RunOptions`.
+        gobgp: A GoBGP client to use instead of one for ``options.gobgp_target``
+            (not yet connected; this function connects and closes it).
+    """
+    if options.kubeconfig:
+        kube = await KubeClient.from_kubeconfig(
+            options.kubeconfig, user_agent=f"bgpctl/{options.local_endpoint}"
+        )
+    else:
+        kube = await KubeClient.from_environment(user_agent=f"bgpctl/{options.local_endpoint}")
+    gobgp = gobgp or GoBGPClient(options.gobgp_target)
+    async with kube:
+        await gobgp.connect(connect_timeout=options.gobgp_connect_timeout)
+        try:
+            manager = Manager(ManagerOptions(handle_signals=options.handle_signals))
+            for server in probe_servers(
+                metrics_bind_address=options.metrics_addr,
+                health_probe_bind_address=options.health_addr,
+                healthz=manager.healthz,
+                readyz=manager.readyz,
+            ):
+                manager.add_server(server)
+            recorder = EventRecorder(
+                kube,
+                component="bgpctl",
+                host=options.local_endpoint or socket.gethostname(),
+                cluster_scoped_namespace=options.event_namespace,
+            )
+            setup_node_agent(
+                manager,
+                cache=InformerCache.for_client(kube),
+                client=kube,
+                gobgp=gobgp,
+                recorder=recorder,
+                local_endpoint=options.local_endpoint,
+                options=ControllerOptions(
+                    metrics=controller_metrics_provider(),
+                    queue_metrics=queue_metrics_provider(),
+                ),
+            )
+            await manager.start()
+        finally:
+            await gobgp.close()
+
+
+def run(
+    local_endpoint: Annotated[
+        str,
+        typer.Option(envvar="LOCAL_ENDPOINT", help="Name of this node's BGPEndpoint."),
+    ],
+    gobgp_target: Annotated[
+        str, typer.Option(help="gobgpd gRPC API: 127.0.0.1:PORT or unix:///path.")
+    ] = DEFAULT_GOBGP_TARGET,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig (default: in-cluster or ~/.kube)."),
+    ] = None,
+    metrics_addr: Annotated[
+        str, typer.Option(help="Bind address of /metrics ('0' disables).")
+    ] = "127.0.0.1:8086",
+    health_addr: Annotated[
+        str,
+        typer.Option(
+            help="Bind address of /healthz and /readyz (default: --metrics-addr; '0' disables)."
+        ),
+    ] = "",
+    event_namespace: Annotated[
+        str, typer.Option(help="Namespace for Events about cluster-scoped objects.")
+    ] = "bgp-system",
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the node agent: reconcile the BGP resources into the local GoBGP."""
+    configure(level=log_level)
+    options = RunOptions(
+        local_endpoint=local_endpoint,
+        gobgp_target=gobgp_target,
+        kubeconfig=os.fspath(kubeconfig) if kubeconfig else None,
+        metrics_addr=metrics_addr,
+        health_addr=health_addr or metrics_addr,
+        event_namespace=event_namespace,
+    )
+    asyncio.run(run_node_agent(options))

@@ -1,0 +1,461 @@
+"""SessionReconciler: BGPSession -> a GoBGP neighbor, on each of the session's two nodes.
+
+Only the nodes whose endpoint is ``spec.localEndpoint`` or ``spec.remoteEndpoint`` act;
+every other node ignores the session entirely (no finalizer, no writes). An involved
+node:
+
+1. adds its own finalizer ``bgp.miloapis.com/session-<endpoint>`` (merge patch with an
+   optimistic lock, so the other node's finalizer is never lost);
+2. configures the neighbor: the *other* endpoint's address and AS, the other endpoint's
+   ``port`` or the configuration's ``listenPort``, timers, eBGP multihop / TTL security,
+   and the route-reflector-client flag only on the reflector (``localEndpoint``) side;
+   the neighbor's description tags it with the session (``bgpsession/<name>``);
+3. removes neighbors tagged with this session at another address (an endpoint address
+   changed), judged from GoBGP's ListPeer, never from memory;
+4. writes only its own ``status.endpoints[]`` entry (``endpoint``, ``configured``,
+   ``state``, ``message``, ``lastTransitionTime``) by server-side apply on the status
+   subresource as ``bgpctl/<endpoint>``, and only when it changed.
+
+On delete (or when the node stops being part of the session) it removes every neighbor
+tagged with the session ("not found" counts as done; missing endpoints never block) and
+then its own finalizer. The aggregate ``Configured`` / ``SessionEstablished`` conditions
+are not written here: one writer per field, and they come with the next slice.
+
+Differences from the Go original (seed-behaviour §2.3, §9): W-SES-1 (no status
+ping-pong: status writes do not re-trigger, no-op writes are skipped), W-SES-2
+(per-node finalizers), W-SES-3 (GoBGP is the source of truth for what is configured),
+W-SES-4 (endpoints and the configuration are watched), W-SES-5 (RR flag on the
+reflector only), W-SES-6 (per-endpoint port), W-PEV-1 (peer events matched on this
+node's sessions by either end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from collections.abc import Iterable
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from bgpctl.api.meta import AddressFamily
+from bgpctl.api.v1alpha1 import BGP_CONFIGURATION, BGP_ENDPOINT, BGP_SESSION
+from bgpctl.api.v1alpha1.endpoint import BGPEndpointSpec
+from bgpctl.api.v1alpha1.session import BGPSessionSpec
+from bgpctl.controllers.resources import (
+    BGP_CONFIGURATIONS,
+    BGP_ENDPOINTS,
+    BGP_SESSIONS,
+    CONFIGURATION_NAME,
+    field_manager,
+)
+from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.gobgp.errors import (
+    GoBGPError,
+    NotStarted,
+    is_already_exists,
+    is_not_found,
+    is_retriable,
+)
+from bgpctl.gobgp.types import (
+    IPV4_UNICAST,
+    IPV6_UNICAST,
+    Afi,
+    Family,
+    IPAddress,
+    Peer,
+    PeerEvent,
+    PeerSpec,
+    Safi,
+)
+from bgpctl.runtime.cache.informers import InformerCache
+from bgpctl.runtime.client.errors import NotFound
+from bgpctl.runtime.client.interfaces import PatchType, ResourceType, StatusWriter, Writer
+from bgpctl.runtime.reconcile import Request, Result, TerminalError
+from bgpctl.runtime.recorder import EventRecorder
+from bgpctl.runtime.source import Channel
+
+log = structlog.get_logger(__name__)
+
+FINALIZER_PREFIX = "bgp.miloapis.com/session-"
+ENDPOINT_INDEX = "endpoints"
+"""Index of the session informer: the names of both endpoints of a session."""
+DESCRIPTION_PREFIX = "bgpsession/"
+CONNECT_RETRY = 5
+"""Seconds between active connects; GoBGP's default (120 s) makes one lost SYN cost minutes."""
+DEFAULT_FAMILIES = (IPV4_UNICAST, IPV6_UNICAST)
+
+
+class KubeWriter(Writer, StatusWriter, Protocol):
+    """What the reconciler writes through (``KubeClient``)."""
+
+
+def finalizer(endpoint: str) -> str:
+    """The finalizer that node ``endpoint`` holds on the sessions it configured."""
+    return f"{FINALIZER_PREFIX}{endpoint}"
+
+
+def description(session: str) -> str:
+    """The GoBGP neighbor description that tags a neighbor with its session."""
+    return f"{DESCRIPTION_PREFIX}{session}"
+
+
+def endpoint_index(obj: dict[str, Any]) -> list[str]:
+    """Index function: the session's two endpoint names."""
+    spec = obj.get("spec") or {}
+    return [n for n in (spec.get("localEndpoint"), spec.get("remoteEndpoint")) if n]
+
+
+def families(address_families: Iterable[AddressFamily] | None) -> tuple[Family, ...]:
+    """GoBGP families of an ``addressFamilies`` list; IPv4 and IPv6 unicast when unset."""
+    out = tuple(
+        Family(
+            Afi.IP if f.afi == "IPv4" else Afi.IP6,
+            Safi.MULTICAST if f.safi == "Multicast" else Safi.UNICAST,
+        )
+        for f in address_families or ()
+    )
+    return out or DEFAULT_FAMILIES
+
+
+def build_peer(
+    *,
+    session: str,
+    spec: BGPSessionSpec,
+    me: str,
+    local: BGPEndpointSpec,
+    remote: BGPEndpointSpec,
+    listen_port: int,
+    default_families: tuple[Family, ...] = DEFAULT_FAMILIES,
+) -> PeerSpec:
+    """The neighbor node ``me`` configures for ``session``.
+
+    ``local`` is this node's endpoint and ``remote`` the other one, whichever side of
+    the session they are on. The remote port is the remote endpoint's ``port``, else
+    the configuration's ``listenPort``. Only the ``localEndpoint`` node (the reflector)
+    marks the neighbor as a route-reflector client.
+
+    Raises:
+        ValueError: ``me`` is not an endpoint of the session, or an address is invalid.
+    """
+    if me not in (spec.local_endpoint, spec.remote_endpoint):
+        raise ValueError(f"endpoint {me!r} is not part of session {session!r}")
+    neighbor = ipaddress.ip_address(remote.address)
+    own = ipaddress.ip_address(local.address)
+    reflector = spec.route_reflector is not None and me == spec.local_endpoint
+    ebgp = spec.ebgp_config
+    return PeerSpec(
+        neighbor_address=neighbor,
+        peer_asn=remote.as_number,
+        description=description(session),
+        families=families(remote.address_families) if remote.address_families else default_families,
+        local_address=own if own.version == neighbor.version else None,
+        remote_port=remote.port or listen_port,
+        connect_retry=CONNECT_RETRY,
+        hold_time=spec.hold_time,
+        keepalive_interval=spec.keepalive_time,
+        ebgp_multihop_ttl=ebgp.multi_hop.ttl if ebgp and ebgp.multi_hop else 0,
+        ttl_security_min=ebgp.ttl_security.ttl if ebgp and ebgp.ttl_security else 0,
+        route_reflector_client=reflector,
+        route_reflector_cluster_id=spec.route_reflector.cluster_id
+        if reflector and spec.route_reflector
+        else "",
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SessionReconciler:
+    """Configures this node's side of the sessions it is part of; see module docstring.
+
+    Args:
+        cache: Informer cache (sessions with ``ENDPOINT_INDEX``, endpoints, configuration).
+        client: Writes finalizers and the node's status entry.
+        gobgp: The local GoBGP.
+        recorder: Events about bad input and failures.
+        local_endpoint: The name of this node's BGPEndpoint.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache: InformerCache,
+        client: KubeWriter,
+        gobgp: GoBGPClient,
+        recorder: EventRecorder,
+        local_endpoint: str,
+    ) -> None:
+        self._cache = cache
+        self._client = client
+        self._gobgp = gobgp
+        self._recorder = recorder
+        self._me = local_endpoint
+        self._finalizer = finalizer(local_endpoint)
+        self._manager = field_manager(local_endpoint)
+        # Only suppresses redundant UpdatePeer calls; what is configured is read from GoBGP.
+        self._applied: dict[str, PeerSpec] = {}
+        self._log = log.bind(endpoint=local_endpoint)
+
+    # -- map functions (synchronous, cache only) ------------------------------------
+
+    def map_endpoint(self, obj: dict[str, Any]) -> list[Request]:
+        """Endpoint events -> this node's sessions that reference the endpoint."""
+        name = (obj.get("metadata") or {}).get("name")
+        if not name:
+            return []
+        indexer = self._cache.get_informer(BGP_SESSIONS).indexer
+        return [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+
+    def map_all(self, _obj: dict[str, Any]) -> list[Request]:
+        """Any event -> every session this node is part of (or still holds a finalizer on)."""
+        return [
+            _request(s)
+            for s in self._cache.get_informer(BGP_SESSIONS).indexer.list()
+            if self._involved(s) or self._finalizer in _finalizers(s)
+        ]
+
+    def sessions_for_neighbor(self, address: IPAddress) -> list[dict[str, Any]]:
+        """This node's sessions whose other end has ``address`` (peer events)."""
+        endpoints = self._cache.get_informer(BGP_ENDPOINTS).indexer.list()
+        names = {
+            e["metadata"]["name"]
+            for e in endpoints
+            if _same_address((e.get("spec") or {}).get("address"), address)
+        }
+        sessions = self._cache.get_informer(BGP_SESSIONS).indexer
+        out: dict[str, dict[str, Any]] = {}
+        for name in names:
+            for s in sessions.by_index(ENDPOINT_INDEX, name):
+                other = _other_end(s, self._me)
+                if other == name:
+                    out[s["metadata"]["name"]] = s
+        return list(out.values())
+
+    def _involved(self, obj: dict[str, Any]) -> bool:
+        return self._me in endpoint_index(obj)
+
+    # -- reconcile ------------------------------------------------------------------
+
+    async def reconcile(self, request: Request) -> Result:
+        """See the module docstring."""
+        try:
+            raw = await self._cache.get(BGP_SESSIONS, request.name)
+        except NotFound:
+            self._applied.pop(request.name, None)
+            return Result()
+        name = request.name
+        if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
+            if self._finalizer in _finalizers(raw):
+                await self._remove_peers(name, keep=None)
+                await self._set_finalizer(raw, present=False)
+                self._log.info("session cleaned up", session=name)
+            self._applied.pop(name, None)
+            return Result()
+        if self._finalizer not in _finalizers(raw):
+            raw = await self._set_finalizer(raw, present=True)
+        try:
+            spec = BGP_SESSION.parse(raw).spec
+        except ValueError as err:
+            await self._fail(raw, f"invalid session: {err}", "InvalidSession")
+            raise TerminalError(str(err)) from err
+        other = spec.remote_endpoint if self._me == spec.local_endpoint else spec.local_endpoint
+        local = await self._endpoint(self._me)
+        remote = await self._endpoint(other)
+        missing = [n for n, ep in ((self._me, local), (other, remote)) if ep is None]
+        if missing or local is None or remote is None:
+            # The endpoint watch re-triggers once it exists; nothing to retry until then.
+            await self._remove_peers(name, keep=None)
+            self._applied.pop(name, None)
+            await self._fail(raw, f"BGPEndpoint {missing[0]!r} not found", "EndpointNotFound")
+            return Result()
+        try:
+            config_raw = await self._cache.get(BGP_CONFIGURATIONS, CONFIGURATION_NAME)
+        except NotFound:
+            await self._fail(raw, "waiting for BGPConfiguration 'default'", "NoConfiguration")
+            return Result()
+        config = BGP_CONFIGURATION.parse(config_raw).spec
+        desired = build_peer(
+            session=name,
+            spec=spec,
+            me=self._me,
+            local=local,
+            remote=remote,
+            listen_port=config.listen_port,
+            default_families=families(config.address_families),
+        )
+        try:
+            peer = await self._apply_peer(name, desired)
+        except GoBGPError as err:
+            await self._fail(
+                raw,
+                f"GoBGP: {err}",
+                "GoBGPError",
+                warn=not (is_retriable(err) or isinstance(err, NotStarted)),
+            )
+            raise
+        state = peer.state.session_state.value if peer else "Unknown"
+        message = (
+            f"peer {desired.neighbor_address} AS {desired.peer_asn} port {desired.remote_port}"
+        )
+        await self._report(raw, configured=True, state=state, message=message)
+        return Result()
+
+    async def _endpoint(self, name: str) -> BGPEndpointSpec | None:
+        try:
+            raw = await self._cache.get(BGP_ENDPOINTS, name)
+        except NotFound:
+            return None
+        return BGP_ENDPOINT.parse(raw).spec
+
+    async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
+        current = await self._remove_peers(session, keep=desired.neighbor_address)
+        if current is None:
+            try:
+                await self._gobgp.add_peer(desired)
+                self._log.info("peer added", session=session, peer=str(desired.neighbor_address))
+            except GoBGPError as err:
+                if not is_already_exists(err):
+                    raise
+                await self._gobgp.update_peer(desired)
+        elif self._applied.get(session) != desired:
+            await self._gobgp.update_peer(desired)
+            self._log.info("peer updated", session=session, peer=str(desired.neighbor_address))
+        self._applied[session] = desired
+        return await self._gobgp.get_peer(desired.neighbor_address)
+
+    async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
+        """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""
+        kept: Peer | None = None
+        for peer in await self._gobgp.list_peers():
+            address = peer.spec.neighbor_address
+            if keep is not None and address == keep:
+                kept = peer
+            elif peer.spec.description == description(session):
+                try:
+                    await self._gobgp.delete_peer(address)
+                except GoBGPError as err:
+                    if not is_not_found(err):
+                        raise
+                self._log.info("peer deleted", session=session, peer=str(address))
+        return kept
+
+    async def _set_finalizer(self, raw: dict[str, Any], *, present: bool) -> dict[str, Any]:
+        meta = raw["metadata"]
+        current = _finalizers(raw)
+        wanted = (
+            [*current, self._finalizer] if present else [f for f in current if f != self._finalizer]
+        )
+        # resourceVersion makes the merge patch conditional (Conflict -> retry with backoff),
+        # so the other node's concurrent finalizer change is never overwritten.
+        patch = {"metadata": {"resourceVersion": meta["resourceVersion"], "finalizers": wanted}}
+        try:
+            return await self._client.patch(
+                BGP_SESSIONS,
+                meta["name"],
+                patch,
+                patch_type=PatchType.MERGE,
+                field_manager=self._manager,
+            )
+        except NotFound:
+            return raw
+
+    async def _fail(
+        self, raw: dict[str, Any], message: str, reason: str, *, warn: bool = True
+    ) -> None:
+        if warn:
+            self._recorder.warning(raw, reason, f"{self._me}: {message}")
+        await self._report(raw, configured=False, state=None, message=message)
+
+    async def _report(
+        self, raw: dict[str, Any], *, configured: bool, state: str | None, message: str
+    ) -> None:
+        entries = (raw.get("status") or {}).get("endpoints") or []
+        old = next((e for e in entries if e.get("endpoint") == self._me), None)
+        entry: dict[str, Any] = {
+            "endpoint": self._me,
+            "configured": configured,
+            "message": message[:1024],
+        }
+        if state is not None:
+            entry["state"] = state
+        unchanged = old is not None and all(old.get(k) == v for k, v in entry.items())
+        unchanged = unchanged and (state is not None or "state" not in (old or {}))
+        if unchanged:
+            return
+        if (
+            old is not None
+            and old.get("state") == entry.get("state")
+            and old.get("lastTransitionTime")
+        ):
+            entry["lastTransitionTime"] = old["lastTransitionTime"]
+        else:
+            entry["lastTransitionTime"] = _now()
+        await _apply_status(self._client, BGP_SESSIONS, raw, {"endpoints": [entry]}, self._manager)
+
+
+class PeerEventWatcher:
+    """Runnable: GoBGP peer events -> the matching sessions of this node, via ``channel``.
+
+    The channel's handler enqueues the event's object, so ``state`` in the status
+    follows the FSM as GoBGP reports it.
+    """
+
+    def __init__(self, gobgp: GoBGPClient, reconciler: SessionReconciler, channel: Channel) -> None:
+        self._gobgp = gobgp
+        self._reconciler = reconciler
+        self._channel = channel
+        self.name = "peer-events"
+
+    async def start(self) -> None:
+        """Consume the (self-resubscribing) peer-event stream until cancelled."""
+        async with aclosing(self._gobgp.watch_peers()) as stream:
+            async for item in stream:
+                if isinstance(item, PeerEvent) and item.peer is not None:
+                    address = item.peer.neighbor_address
+                    for session in self._reconciler.sessions_for_neighbor(address):
+                        self._channel.trigger(session)
+
+
+async def _apply_status(
+    client: StatusWriter,
+    rt: ResourceType,
+    raw: dict[str, Any],
+    status: dict[str, Any],
+    manager: str,
+) -> None:
+    body = {
+        "apiVersion": raw["apiVersion"],
+        "kind": raw["kind"],
+        "metadata": {"name": raw["metadata"]["name"]},
+        "status": status,
+    }
+    with contextlib.suppress(NotFound):  # deleted meanwhile
+        await client.apply_status(rt, body, field_manager=manager, force=True)
+
+
+def _request(obj: dict[str, Any]) -> Request:
+    return Request(name=obj["metadata"]["name"])
+
+
+def _finalizers(obj: dict[str, Any]) -> list[str]:
+    return list((obj.get("metadata") or {}).get("finalizers") or [])
+
+
+def _other_end(obj: dict[str, Any], me: str) -> str | None:
+    spec = obj.get("spec") or {}
+    if spec.get("localEndpoint") == me:
+        return spec.get("remoteEndpoint")
+    if spec.get("remoteEndpoint") == me:
+        return spec.get("localEndpoint")
+    return None
+
+
+def _same_address(value: Any, address: IPAddress) -> bool:
+    try:
+        return isinstance(value, str) and ipaddress.ip_address(value) == address
+    except ValueError:
+        return False

@@ -1,0 +1,143 @@
+"""Wiring of the per-node controllers into a manager (used by ``bgp run`` and tests).
+
+Per-node controllers need no leader election: each node's agent acts only on its own
+GoBGP and writes only its own status entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bgpctl.controllers.configuration import ConfigurationReconciler
+from bgpctl.controllers.gobgpwatch import GenerationWatcher
+from bgpctl.controllers.resources import (
+    ALL_RESOURCES,
+    BGP_CONFIGURATIONS,
+    BGP_ENDPOINTS,
+    BGP_SESSIONS,
+    CONFIGURATION_NAME,
+)
+from bgpctl.controllers.session import (
+    ENDPOINT_INDEX,
+    KubeWriter,
+    PeerEventWatcher,
+    SessionReconciler,
+    endpoint_index,
+)
+from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.runtime.builder import Builder
+from bgpctl.runtime.cache.informers import InformerCache
+from bgpctl.runtime.controller import Controller, ControllerOptions
+from bgpctl.runtime.event import UpdateEvent
+from bgpctl.runtime.handler import enqueue_for_object, enqueue_from_map_func
+from bgpctl.runtime.manager import Manager
+from bgpctl.runtime.predicate import Funcs, generation_changed
+from bgpctl.runtime.reconcile import Request
+from bgpctl.runtime.recorder import EventRecorder
+from bgpctl.runtime.runnable import RunnableFunc
+from bgpctl.runtime.source import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAgent:
+    """What :func:`setup_node_agent` added to the manager."""
+
+    configuration: Controller
+    session: Controller
+    generation_watcher: GenerationWatcher
+    peer_events: PeerEventWatcher
+
+
+def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
+    old, new = event.old.get("metadata") or {}, event.new.get("metadata") or {}
+    return old.get("generation") != new.get("generation") or old.get(
+        "deletionTimestamp"
+    ) != new.get("deletionTimestamp")
+
+
+def prepare_cache(cache: InformerCache) -> None:
+    """Create the informers of all six kinds (so the manager waits for them) and indexes."""
+    for rt in ALL_RESOURCES:
+        cache.get_informer(rt)
+    cache.add_indexers(BGP_SESSIONS, {ENDPOINT_INDEX: endpoint_index})
+
+
+def setup_node_agent(
+    manager: Manager,
+    *,
+    cache: InformerCache,
+    client: KubeWriter,
+    gobgp: GoBGPClient,
+    recorder: EventRecorder,
+    local_endpoint: str,
+    options: ControllerOptions | None = None,
+) -> NodeAgent:
+    """Add the cache, the recorder and the per-node controllers to ``manager``.
+
+    ``gobgp`` must be connected (or connecting) while the manager runs; the caller owns it.
+    """
+    options = options or ControllerOptions()
+    prepare_cache(cache)
+    manager.add_cache(cache, name="informers")
+    manager.add(RunnableFunc(lambda: _run_recorder(recorder)), name="event-recorder")
+
+    config_resync = Channel(enqueue_from_map_func(lambda _: [Request(name=CONFIGURATION_NAME)]))
+    session_resync = Channel(enqueue_from_map_func(lambda _: []))  # handler set below
+    watcher = GenerationWatcher(gobgp, [config_resync, session_resync])
+
+    sessions = SessionReconciler(
+        cache=cache, client=client, gobgp=gobgp, recorder=recorder, local_endpoint=local_endpoint
+    )
+    session_resync.handler = enqueue_from_map_func(sessions.map_all)
+    configuration = ConfigurationReconciler(
+        cache=cache,
+        client=client,
+        gobgp=gobgp,
+        recorder=recorder,
+        local_endpoint=local_endpoint,
+        on_started=session_resync.trigger,
+    )
+
+    config_controller = (
+        Builder("bgpconfiguration")
+        .for_(cache.get_informer(BGP_CONFIGURATIONS), generation_changed())
+        .watches(
+            cache.get_informer(BGP_ENDPOINTS),
+            enqueue_from_map_func(configuration.map_endpoint),
+            generation_changed(),
+        )
+        .watches_raw_source(config_resync)
+        .with_options(options)
+        .complete(configuration)
+    )
+    peer_events = Channel(enqueue_for_object())
+    session_controller = (
+        Builder("bgpsession")
+        .for_(cache.get_informer(BGP_SESSIONS), Funcs(on_update=_spec_or_deletion_changed))
+        .watches(
+            cache.get_informer(BGP_ENDPOINTS),
+            enqueue_from_map_func(sessions.map_endpoint),
+            generation_changed(),
+        )
+        .watches(
+            cache.get_informer(BGP_CONFIGURATIONS),
+            enqueue_from_map_func(sessions.map_all),
+            generation_changed(),
+        )
+        .watches_raw_source(session_resync)
+        .watches_raw_source(peer_events)
+        .with_options(options)
+        .complete(sessions)
+    )
+    peer_watcher = PeerEventWatcher(gobgp, sessions, peer_events)
+    manager.add(config_controller)
+    manager.add(session_controller)
+    manager.add(watcher)
+    manager.add(peer_watcher)
+    return NodeAgent(config_controller, session_controller, watcher, peer_watcher)
+
+
+async def _run_recorder(recorder: EventRecorder) -> None:
+    async with recorder:
+        await asyncio.get_running_loop().create_future()
