@@ -18,13 +18,8 @@ from bgpctl.controllers.resources import (
     BGP_SESSIONS,
     CONFIGURATION_NAME,
 )
-from bgpctl.controllers.session import (
-    ENDPOINT_INDEX,
-    KubeWriter,
-    PeerEventWatcher,
-    SessionReconciler,
-    endpoint_index,
-)
+from bgpctl.controllers.session import KubeWriter, PeerEventWatcher, SessionReconciler
+from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX, endpoint_index
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.runtime.builder import Builder
 from bgpctl.runtime.cache.informers import InformerCache

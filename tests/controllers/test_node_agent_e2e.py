@@ -25,7 +25,7 @@ import pytest
 from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.configuration import derive_router_id
 from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_SESSIONS
-from bgpctl.controllers.session import finalizer
+from bgpctl.controllers.sessionpeer import finalizer
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.connection import Backoff

@@ -9,7 +9,7 @@ import pytest
 
 from bgpctl.api.v1alpha1.endpoint import BGPEndpointSpec
 from bgpctl.api.v1alpha1.session import BGPSessionSpec
-from bgpctl.controllers.session import (
+from bgpctl.controllers.sessionpeer import (
     CONNECT_RETRY,
     DEFAULT_FAMILIES,
     build_peer,
