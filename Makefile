@@ -53,8 +53,8 @@ test: lint typecheck check-generated envtest
 bench: venv envtest
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-lab: venv envtest    ## a local control plane with the CRDs (grows into the full lab)
-	$(PY) -m bgpctl envtest start
+lab: venv envtest    ## the local lab: API server, nodes in namespaces with gobgpd and `bgp run` (docs/lab.md)
+	$(PY) -m bgpctl lab up
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

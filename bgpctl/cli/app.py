@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bgpctl import __version__
-from bgpctl.cli import envtest
+from bgpctl.cli import envtest, lab
 from bgpctl.cli.run import run
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 
 
 app.add_typer(envtest.app, name="envtest")
+app.add_typer(lab.app, name="lab")
 app.command("run")(run)
 
 
