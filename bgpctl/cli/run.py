@@ -3,11 +3,17 @@
 Builds the API client, the informer cache of the six kinds, the event recorder, the
 GoBGP client and a manager with the metrics and probe servers, then adds the per-node
 controllers (``bgpctl.controllers.setup``) and runs until SIGTERM/SIGINT.
+
+With leader election (the default) the agents of all nodes compete for the Lease
+``bgpctl-peering`` in ``--leader-election-namespace``; only the holder runs the
+peering-policy controller. The lock has an API client of its own, so renewals never
+queue behind the controllers' traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from dataclasses import dataclass
@@ -16,15 +22,19 @@ from typing import Annotated
 
 import typer
 
-from bgpctl.controllers.setup import setup_node_agent
+from bgpctl.controllers.peeringpolicy import LEASE_NAME
+from bgpctl.controllers.setup import setup_node_agent, setup_peering_policy
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.log import configure
 from bgpctl.metrics.controller import controller_metrics_provider
+from bgpctl.metrics.leaderelection import leader_election_metrics
 from bgpctl.metrics.server import probe_servers
 from bgpctl.metrics.workqueue import queue_metrics_provider
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.runtime.controller import ControllerOptions
+from bgpctl.runtime.leaderelection import new_identity
+from bgpctl.runtime.leaderelection.leaselock import LeaseLock
 from bgpctl.runtime.manager import Manager, ManagerOptions
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -41,9 +51,11 @@ class RunOptions:
         kubeconfig: Kubeconfig path; ``None`` means ``$KUBECONFIG``, in-cluster, ~/.kube.
         metrics_addr: ``host:port`` of /metrics; "" or "0" disables.
         health_addr: ``host:port`` of /healthz and /readyz; "" or "0" disables.
-        event_namespace: Namespace of Events about our (cluster-scoped) objects.
         handle_signals: Stop gracefully on SIGTERM/SIGINT.
         gobgp_connect_timeout: Seconds to wait for gobgpd at start.
+        leader_elect: Compete for the peering-policy Lease; without it this agent runs
+            the peering-policy controller unconditionally (one agent only!).
+        leader_election_namespace: Namespace of the Lease ``bgpctl-peering``.
     """
 
     local_endpoint: str
@@ -51,9 +63,10 @@ class RunOptions:
     kubeconfig: str | None = None
     metrics_addr: str = "127.0.0.1:8086"
     health_addr: str = ""
-    event_namespace: str = "bgp-system"
     handle_signals: bool = True
     gobgp_connect_timeout: float = 60.0
+    leader_elect: bool = True
+    leader_election_namespace: str = "bgp-system"
 
 
 async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = None) -> None:
@@ -71,10 +84,21 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
     else:
         kube = await KubeClient.from_environment(user_agent=f"bgpctl/{options.local_endpoint}")
     gobgp = gobgp or GoBGPClient(options.gobgp_target)
-    async with kube:
+    async with kube, contextlib.AsyncExitStack() as stack:
+        lock = None
+        if options.leader_elect:
+            lock = await stack.enter_async_context(await _lease_lock(options))
         await gobgp.connect(connect_timeout=options.gobgp_connect_timeout)
         try:
-            manager = Manager(ManagerOptions(handle_signals=options.handle_signals))
+            manager = Manager(
+                ManagerOptions(
+                    handle_signals=options.handle_signals,
+                    leader_election=options.leader_elect,
+                    leader_election_id=LEASE_NAME,
+                ),
+                leader_election_lock=lock,
+                leader_election_metrics=leader_election_metrics() if lock else None,
+            )
             for server in probe_servers(
                 metrics_bind_address=options.metrics_addr,
                 health_probe_bind_address=options.health_addr,
@@ -86,23 +110,42 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 kube,
                 component="bgpctl",
                 host=options.local_endpoint or socket.gethostname(),
-                cluster_scoped_namespace=options.event_namespace,
+            )
+            cache = InformerCache.for_client(kube)
+            controller_options = ControllerOptions(
+                metrics=controller_metrics_provider(),
+                queue_metrics=queue_metrics_provider(),
             )
             setup_node_agent(
                 manager,
-                cache=InformerCache.for_client(kube),
+                cache=cache,
                 client=kube,
                 gobgp=gobgp,
                 recorder=recorder,
                 local_endpoint=options.local_endpoint,
-                options=ControllerOptions(
-                    metrics=controller_metrics_provider(),
-                    queue_metrics=queue_metrics_provider(),
-                ),
+                options=controller_options,
+            )
+            setup_peering_policy(
+                manager, cache=cache, client=kube, recorder=recorder, options=controller_options
             )
             await manager.start()
         finally:
             await gobgp.close()
+
+
+async def _lease_lock(options: RunOptions) -> LeaseLock:
+    """The peering-policy Lease lock, with an API client of its own.
+
+    Its credentials are found as ``KubeClient.from_environment`` finds them.
+    """
+    identity = f"{options.local_endpoint}_{new_identity()}"
+    namespace = options.leader_election_namespace
+    kubeconfig = options.kubeconfig or os.environ.get("KUBECONFIG")
+    if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return LeaseLock.in_cluster(namespace=namespace, name=LEASE_NAME, identity=identity)
+    return await LeaseLock.from_kubeconfig(
+        kubeconfig or "~/.kube/config", namespace=namespace, name=LEASE_NAME, identity=identity
+    )
 
 
 def run(
@@ -126,8 +169,15 @@ def run(
             help="Bind address of /healthz and /readyz (default: --metrics-addr; '0' disables)."
         ),
     ] = "",
-    event_namespace: Annotated[
-        str, typer.Option(help="Namespace for Events about cluster-scoped objects.")
+    leader_elect: Annotated[
+        bool,
+        typer.Option(
+            "--leader-elect/--no-leader-elect",
+            help="Compete for the Lease that guards the peering-policy controller.",
+        ),
+    ] = True,
+    leader_election_namespace: Annotated[
+        str, typer.Option(help="Namespace of the leader election Lease 'bgpctl-peering'.")
     ] = "bgp-system",
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
@@ -139,6 +189,7 @@ def run(
         kubeconfig=os.fspath(kubeconfig) if kubeconfig else None,
         metrics_addr=metrics_addr,
         health_addr=health_addr or metrics_addr,
-        event_namespace=event_namespace,
+        leader_elect=leader_elect,
+        leader_election_namespace=leader_election_namespace,
     )
     asyncio.run(run_node_agent(options))

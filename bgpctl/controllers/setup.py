@@ -1,20 +1,25 @@
-"""Wiring of the per-node controllers into a manager (used by ``bgp run`` and tests).
+"""Wiring of the controllers into a manager (used by ``bgp run`` and tests).
 
 Per-node controllers need no leader election: each node's agent acts only on its own
-GoBGP and writes only its own status entries.
+GoBGP and writes only its own status entries. The peering-policy controller writes
+cluster-wide objects and runs only on the elected leader (:func:`setup_peering_policy`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 
+from bgpctl.api.resource import GROUP
 from bgpctl.controllers.configuration import ConfigurationReconciler
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
+from bgpctl.controllers.peeringpolicy import POLICY_KIND, PeeringPolicyReconciler, session_changed
 from bgpctl.controllers.resources import (
     ALL_RESOURCES,
     BGP_CONFIGURATIONS,
     BGP_ENDPOINTS,
+    BGP_PEERING_POLICIES,
     BGP_SESSIONS,
     CONFIGURATION_NAME,
 )
@@ -27,7 +32,7 @@ from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.event import UpdateEvent
 from bgpctl.runtime.handler import enqueue_for_object, enqueue_from_map_func
 from bgpctl.runtime.manager import Manager
-from bgpctl.runtime.predicate import Funcs, generation_changed
+from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
 from bgpctl.runtime.reconcile import Request
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.runnable import RunnableFunc
@@ -136,3 +141,46 @@ def setup_node_agent(
 async def _run_recorder(recorder: EventRecorder) -> None:
     async with recorder:
         await asyncio.get_running_loop().create_future()
+
+
+def setup_peering_policy(
+    manager: Manager,
+    *,
+    cache: InformerCache,
+    client: KubeWriter,
+    recorder: EventRecorder,
+    options: ControllerOptions | None = None,
+) -> Controller:
+    """Add the leader-only peering-policy controller to ``manager``.
+
+    The cache must have been prepared (:func:`prepare_cache`) and added, and the recorder
+    run, by the caller (``setup_node_agent`` does both). The manager must run leader
+    election (Lease ``bgpctl-peering``) for the controller to be started only on the leader.
+    """
+    base = options or ControllerOptions()
+    options = dataclasses.replace(base, needs_leader_election=True)
+    policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
+    controller = (
+        Builder("bgppeeringpolicy")
+        .for_(cache.get_informer(BGP_PEERING_POLICIES), generation_changed())
+        .watches(
+            cache.get_informer(BGP_ENDPOINTS),
+            enqueue_from_map_func(policies.map_all),
+            labels_changed(),
+        )
+        .owns(
+            cache.get_informer(BGP_SESSIONS),
+            POLICY_KIND,
+            Funcs(on_update=session_changed),
+            owner_group=GROUP,
+        )
+        .watches(
+            cache.get_informer(BGP_SESSIONS),
+            enqueue_from_map_func(policies.map_unowned_session),
+            Funcs(on_update=lambda _: False),
+        )
+        .with_options(options)
+        .complete(policies)
+    )
+    manager.add(controller)
+    return controller

@@ -48,6 +48,9 @@ WARNING = "Warning"
 
 MAX_QUEUED_EVENTS = 1000
 MAX_CACHED_EVENTS = 4096
+CLUSTER_SCOPED_EVENT_NAMESPACE = "default"
+"""Where Events about cluster-scoped objects go: the API server rejects them elsewhere
+("involvedObject.namespace does not match event.namespace")."""
 SPAM_BURST = 25
 SPAM_QPS = 1.0 / 300.0
 MAX_TRIES = 12
@@ -95,7 +98,6 @@ class EventRecorder:
         client: Needs ``create`` and ``patch`` on core/v1 events.
         component: ``source.component`` / ``reportingComponent`` (e.g. "bgpctl").
         host: ``source.host`` / ``reportingInstance``; defaults to the hostname.
-        cluster_scoped_namespace: Namespace of events about cluster-scoped objects.
         spam_burst: Events per object allowed in a burst.
         spam_qps: Refill rate of the per-object bucket, events per second.
         max_tries: Attempts per event when the server cannot be reached.
@@ -108,7 +110,6 @@ class EventRecorder:
         *,
         component: str,
         host: str | None = None,
-        cluster_scoped_namespace: str = "default",
         spam_burst: int = SPAM_BURST,
         spam_qps: float = SPAM_QPS,
         max_tries: int = MAX_TRIES,
@@ -117,7 +118,6 @@ class EventRecorder:
         self._client = client
         self._component = component
         self._host = host if host is not None else socket.gethostname()
-        self._default_namespace = cluster_scoped_namespace
         self._spam_burst = spam_burst
         self._spam_qps = spam_qps
         self._max_tries = max_tries
@@ -313,7 +313,7 @@ class EventRecorder:
             "metadata": {
                 # Upstream naming: object name plus a unique hex timestamp.
                 "name": f"{meta['name']}.{time.time_ns():x}",
-                "namespace": namespace or self._default_namespace,
+                "namespace": namespace or CLUSTER_SCOPED_EVENT_NAMESPACE,
             },
             "involvedObject": ref,
             "type": event_type,
