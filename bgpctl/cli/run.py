@@ -2,7 +2,9 @@
 
 Builds the API client, the informer cache of the six kinds, the event recorder, the
 GoBGP client and a manager with the metrics and probe servers, then adds the per-node
-controllers (``bgpctl.controllers.setup``) and runs until SIGTERM/SIGINT.
+controllers (``bgpctl.controllers.setup``) and, unless ``--no-fib``, the FIB sync that
+programs GoBGP's best paths into the kernel (``bgpctl.controllers.fibsync_runner``), and
+runs until SIGTERM/SIGINT.
 
 With leader election (the default) the agents of all nodes compete for the Lease
 ``bgpctl-peering`` in ``--leader-election-namespace``; only the holder runs the
@@ -16,20 +18,23 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bgpctl.controllers.fibsync_runner import FibOptions
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
-from bgpctl.controllers.setup import setup_node_agent, setup_peering_policy
+from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.log import configure
 from bgpctl.metrics.controller import controller_metrics_provider
 from bgpctl.metrics.leaderelection import leader_election_metrics
 from bgpctl.metrics.server import probe_servers
 from bgpctl.metrics.workqueue import queue_metrics_provider
+from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.runtime.controller import ControllerOptions
@@ -39,6 +44,7 @@ from bgpctl.runtime.manager import Manager, ManagerOptions
 from bgpctl.runtime.recorder import EventRecorder
 
 DEFAULT_GOBGP_TARGET = "127.0.0.1:50051"
+SRV6_NET_ENV = "SRV6_NET"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +62,11 @@ class RunOptions:
         leader_elect: Compete for the peering-policy Lease; without it this agent runs
             the peering-policy controller unconditionally (one agent only!).
         leader_election_namespace: Namespace of the Lease ``bgpctl-peering``.
+        fib: Program GoBGP's best paths into the kernel FIB.
+        fib_protocol: Route protocol number of the FIB routes.
+        fib_table: Kernel routing table of the FIB routes.
+        fib_exclude: Networks never installed (containment), ``SRV6_NET`` included.
+        fib_netns: Program this named network namespace instead of the agent's own.
     """
 
     local_endpoint: str
@@ -67,6 +78,20 @@ class RunOptions:
     gobgp_connect_timeout: float = 60.0
     leader_elect: bool = True
     leader_election_namespace: str = "bgp-system"
+    fib: bool = True
+    fib_protocol: int = DEFAULT_PROTOCOL
+    fib_table: int = MAIN_TABLE
+    fib_exclude: tuple[str, ...] = ()
+    fib_netns: str | None = None
+
+    def fib_options(self) -> FibOptions:
+        """The FIB sync's options."""
+        return FibOptions(
+            protocol=self.fib_protocol,
+            table=self.fib_table,
+            exclude=self.fib_exclude,
+            netns=self.fib_netns,
+        )
 
 
 async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = None) -> None:
@@ -125,6 +150,8 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 local_endpoint=options.local_endpoint,
                 options=controller_options,
             )
+            if options.fib:
+                setup_fib_sync(manager, gobgp=gobgp, options=options.fib_options())
             setup_peering_policy(
                 manager, cache=cache, client=kube, recorder=recorder, options=controller_options
             )
@@ -179,6 +206,34 @@ def run(
     leader_election_namespace: Annotated[
         str, typer.Option(help="Namespace of the leader election Lease 'bgpctl-peering'.")
     ] = "bgp-system",
+    fib: Annotated[
+        bool,
+        typer.Option(
+            "--fib/--no-fib", help="Program GoBGP's best paths into the kernel routing table."
+        ),
+    ] = True,
+    fib_protocol: Annotated[
+        int, typer.Option(min=1, max=255, help="Route protocol number of the FIB routes.")
+    ] = DEFAULT_PROTOCOL,
+    fib_table: Annotated[
+        int, typer.Option(min=1, help="Kernel routing table of the FIB routes (254 = main).")
+    ] = MAIN_TABLE,
+    fib_exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CIDR",
+            help="Network never installed, nor anything inside it (repeatable). "
+            "$SRV6_NET is excluded too.",
+        ),
+    ] = None,
+    fib_netns: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Program the routes of this network namespace (/run/netns/NAME) instead "
+            "of the agent's own (labs and tests).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
@@ -191,5 +246,22 @@ def run(
         health_addr=health_addr or metrics_addr,
         leader_elect=leader_elect,
         leader_election_namespace=leader_election_namespace,
+        fib=fib,
+        fib_protocol=fib_protocol,
+        fib_table=fib_table,
+        fib_exclude=fib_exclusions(fib_exclude or (), os.environ.get(SRV6_NET_ENV)),
+        fib_netns=fib_netns or None,
     )
+    try:
+        options.fib_options().route_sync_options()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fib-exclude/--fib-protocol") from exc
     asyncio.run(run_node_agent(options))
+
+
+def fib_exclusions(configured: Iterable[str], srv6_net: str | None) -> tuple[str, ...]:
+    """The ``--fib-exclude`` networks plus ``$SRV6_NET`` (if set and not blank)."""
+    networks = [network.strip() for network in configured if network.strip()]
+    if srv6_net and srv6_net.strip():
+        networks.append(srv6_net.strip())
+    return tuple(dict.fromkeys(networks))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bgpctl.api.resource import GROUP
 from bgpctl.controllers.configuration import ConfigurationReconciler
+from bgpctl.controllers.fibsync_runner import FibOptions, FibSync
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
 from bgpctl.controllers.peeringpolicy import POLICY_KIND, PeeringPolicyReconciler, session_changed
 from bgpctl.controllers.resources import (
@@ -141,6 +142,19 @@ def setup_node_agent(
 async def _run_recorder(recorder: EventRecorder) -> None:
     async with recorder:
         await asyncio.get_running_loop().create_future()
+
+
+def setup_fib_sync(
+    manager: Manager, *, gobgp: GoBGPClient, options: FibOptions | None = None
+) -> FibSync:
+    """Add the per-node FIB sync (GoBGP best paths -> kernel routes) to ``manager``.
+
+    Raises:
+        ValueError: invalid protocol or exclusions in ``options``.
+    """
+    fib = FibSync(gobgp, options)
+    manager.add(fib)
+    return fib
 
 
 def setup_peering_policy(

@@ -355,6 +355,14 @@ class GoBGPClient(PolicyMethods):
             self._conn, init=init, backoff=self._backoff, get_started=self._started
         )
 
+    def watch_best_path_messages(
+        self, *, init: bool = True
+    ) -> AsyncGenerator[Resync | streams.RawBestPaths, None]:
+        """Best-path changes as raw ``apipb.Path`` messages; see ``streams``."""
+        return streams.watch_best_path_messages(
+            self._conn, init=init, backoff=self._backoff, get_started=self._started
+        )
+
     async def _started(self) -> bool:
         return (await self.get_bgp()).started
 

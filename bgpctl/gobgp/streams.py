@@ -15,6 +15,10 @@ GoBGP sends the initial dump only if BGP is running when the subscription is mad
 (``init`` on an unstarted server sends nothing). The stream therefore asks ``GetBgp``
 first and, if BGP is not running, yields an empty initial event itself.
 
+``watch_best_path_messages`` is the same best-path stream without the conversion to
+``Path`` values: it yields the raw ``apipb.Path`` messages of each table event, for
+consumers on a hot path (the FIB sync decodes only what it needs).
+
 Close a stream with ``aclose()`` (or ``contextlib.aclosing``) when done with it early;
 that cancels the underlying call.
 """
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
 
 from bgpctl.gobgp._proto import path_pb2, service_pb2
 from bgpctl.gobgp.connection import Backoff, Connection
@@ -112,14 +118,26 @@ async def watch_peers(
                 yield event
 
 
-async def watch_best_paths(
+@dataclass(frozen=True, slots=True)
+class RawBestPaths:
+    """Best-path changes as GoBGP sent them (the ``table.paths`` of one event).
+
+    With ``initial`` set, ``paths`` is the whole best-path table at subscription time;
+    otherwise they are changes (``is_withdraw`` marks removals).
+    """
+
+    paths: Sequence[path_pb2.Path]
+    initial: bool = False
+
+
+async def watch_best_path_messages(
     conn: Connection,
     *,
     init: bool = True,
     backoff: Backoff | None = None,
     get_started: Callable[[], Awaitable[bool]],
-) -> AsyncGenerator[Resync | BestPathEvent, None]:
-    """Best-path changes; with ``init``, each ``Resync`` is followed by the whole table.
+) -> AsyncGenerator[Resync | RawBestPaths, None]:
+    """Best-path changes, undecoded; with ``init``, each ``Resync`` is followed by the table.
 
     Args:
         conn: The connection to subscribe on.
@@ -140,16 +158,41 @@ async def watch_best_paths(
         dump_expected = init and await get_started()
 
     awaiting_dump = False
-    async for item in _subscriptions(conn, request, backoff=backoff or Backoff(), prepare=prepare):
-        if isinstance(item, Resync):
-            yield item
-            awaiting_dump = dump_expected
-            if init and not dump_expected:
-                yield BestPathEvent((), initial=True)
-        elif item.HasField("table"):
-            paths = _decode_paths(item.table.paths)
-            yield BestPathEvent(paths, initial=awaiting_dump)
-            awaiting_dump = False
+    subscriptions = _subscriptions(conn, request, backoff=backoff or Backoff(), prepare=prepare)
+    async with aclosing(subscriptions) as stream:
+        async for item in stream:
+            if isinstance(item, Resync):
+                yield item
+                awaiting_dump = dump_expected
+                if init and not dump_expected:
+                    yield RawBestPaths((), initial=True)
+            elif item.HasField("table"):
+                yield RawBestPaths(item.table.paths, initial=awaiting_dump)
+                awaiting_dump = False
+
+
+async def watch_best_paths(
+    conn: Connection,
+    *,
+    init: bool = True,
+    backoff: Backoff | None = None,
+    get_started: Callable[[], Awaitable[bool]],
+) -> AsyncGenerator[Resync | BestPathEvent, None]:
+    """Best-path changes; with ``init``, each ``Resync`` is followed by the whole table.
+
+    Args:
+        conn: The connection to subscribe on.
+        init: Ask for (and guarantee) an initial table event after every ``Resync``.
+        backoff: Delays between resubscriptions.
+        get_started: Returns whether BGP is running (GetBgp); asked before subscribing.
+    """
+    messages = watch_best_path_messages(conn, init=init, backoff=backoff, get_started=get_started)
+    async with aclosing(messages) as stream:
+        async for item in stream:
+            if isinstance(item, Resync):
+                yield item
+            else:
+                yield BestPathEvent(_decode_paths(item.paths), initial=item.initial)
 
 
 def _decode_paths(messages: Iterable[path_pb2.Path]) -> tuple[Path, ...]:

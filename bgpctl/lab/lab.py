@@ -11,9 +11,9 @@ Layout of the work directory::
 Namespaces: ``bgplab-hub`` holds a bridge; ``bgplab-node-<i>`` has ``eth0`` on it with
 2001:db8:1ab::<i>/64 and 192.0.2.<i>/24. gobgpd runs inside the node namespace; ``bgp
 run`` runs in the root namespace, because the API server listens on the root
-namespace's loopback, which a process inside a node namespace cannot reach. It only
-needs gobgpd's unix socket and the API server (kernel route programming, which will
-need the node namespace, is not wired into ``bgp run`` yet).
+namespace's loopback, which a process inside a node namespace cannot reach. It needs
+gobgpd's unix socket and the API server, and programs the kernel routes of its node's
+namespace with ``--fib-netns`` (never the root namespace's).
 """
 
 from __future__ import annotations
@@ -205,6 +205,7 @@ class LocalLab:
             f"--gobgp-target={node.target}",
             f"--kubeconfig={self.plane.controller_kubeconfig}",
             "--metrics-addr=0",
+            f"--fib-netns={node.namespace}",  # the agent runs in the root namespace
         ]
         node.agent = _spawn(argv, node.workdir / "bgp-run.log")
 

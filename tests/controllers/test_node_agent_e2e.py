@@ -106,6 +106,7 @@ async def agent(
         health_addr="",
         handle_signals=False,
         gobgp_connect_timeout=15.0,
+        fib=False,  # FIB programming is covered by test_fib_e2e.py, in a namespace
     )
     task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
     try:

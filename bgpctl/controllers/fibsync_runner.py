@@ -1,0 +1,145 @@
+"""FibSync: the runnable that programs GoBGP's best paths into the kernel FIB.
+
+Per node, no leader election: each agent programs its own node's kernel from its own
+gobgpd. The pipeline is GoBGP's raw best-path stream (``WatchEvent`` BEST with
+``init``) -> :class:`~bgpctl.controllers.fibsync.BestPathDecoder` ->
+:class:`~bgpctl.routesync.RouteSyncer` over a :class:`NetlinkRouteTable`:
+
+* Every (re)subscription of the stream (first start, gobgpd restart, reconnect) is
+  followed by GoBGP's full best table; it becomes :meth:`RouteSyncer.replace`, so the
+  kernel is resynchronised as a diff against the fresh table (never a flush: routes
+  that are still wanted are not touched). Later table events are changes
+  (:meth:`RouteSyncer.apply`). At the first start the engine adopts the kernel's
+  routes of our protocol and deletes stale ones only once that full table is in.
+* Exclusions: the configured networks (``--fib-exclude``, ``SRV6_NET``) by containment;
+  next hops that are the node's own addresses (read by the engine at start); best
+  paths that this node originates (the decoder withdraws them). The node's own
+  originated prefixes can also be given as dynamic exclusions
+  (:meth:`FibSync.set_own_prefixes`).
+* On shutdown the routes stay in place (the engine's default), so an agent restart
+  does not black-hole traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import aclosing
+from dataclasses import dataclass
+
+import structlog
+
+from bgpctl.controllers.fibsync import BestPathDecoder
+from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.gobgp.streams import RawBestPaths
+from bgpctl.gobgp.types import Resync
+from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE, Route, RouteSyncer, RouteSyncOptions
+from bgpctl.routesync.netlink import NetlinkRouteTable
+from bgpctl.routesync.status import SyncStatus
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FibOptions:
+    """What FibSync writes, and where.
+
+    Attributes:
+        protocol: Route protocol number of our routes (default 196).
+        table: Kernel routing table id (default 254, main).
+        exclude: Networks never installed (a prefix equal to or inside one is skipped).
+        netns: Program the routes of this named network namespace (under /run/netns)
+            instead of the agent's own; for labs and tests.
+    """
+
+    protocol: int = DEFAULT_PROTOCOL
+    table: int = MAIN_TABLE
+    exclude: tuple[str, ...] = ()
+    netns: str | None = None
+
+    def route_sync_options(self) -> RouteSyncOptions:
+        """The engine's options (validates protocol and exclusions: ``ValueError``)."""
+        return RouteSyncOptions(protocol=self.protocol, table=self.table, exclude=self.exclude)
+
+
+class FibSync:
+    """Runnable: GoBGP best paths -> kernel routes, until cancelled (see module docstring).
+
+    Args:
+        gobgp: The connected (or connecting) GoBGP client; the stream resubscribes by itself.
+        options: See :class:`FibOptions`.
+    """
+
+    def __init__(self, gobgp: GoBGPClient, options: FibOptions | None = None) -> None:
+        self._gobgp = gobgp
+        self._options = options or FibOptions()
+        self._sync_options = self._options.route_sync_options()
+        self._engine: RouteSyncer | None = None
+        self._own_prefixes: tuple[str, ...] = ()
+        self.name = "fib-sync"
+
+    @property
+    def engine(self) -> RouteSyncer | None:
+        """The running engine (None before start and after stop)."""
+        return self._engine
+
+    def status(self) -> SyncStatus | None:
+        """The engine's status, or None when not running."""
+        return self._engine.status() if self._engine is not None else None
+
+    def set_own_prefixes(self, networks: Iterable[str]) -> None:
+        """Replace the node's own originated prefixes, never installed (dynamic exclusions)."""
+        self._own_prefixes = tuple(networks)
+        if self._engine is not None:
+            self._engine.set_excluded(self._own_prefixes)
+
+    async def start(self) -> None:
+        """Open the table, start the engine and feed it from GoBGP until cancelled.
+
+        Raises:
+            RouteSyncError: the namespace or the initial kernel dump failed.
+        """
+        options = self._options
+        table = NetlinkRouteTable(protocol=options.protocol, netns=options.netns)
+        async with table:
+            engine = RouteSyncer(table, options=self._sync_options)
+            if self._own_prefixes:
+                engine.set_excluded(self._own_prefixes)
+            await engine.start()
+            self._engine = engine
+            log.info(
+                "fib sync started",
+                protocol=options.protocol,
+                table=options.table,
+                exclude=list(options.exclude),
+                netns=options.netns,
+            )
+            try:
+                await self._feed(engine)
+            finally:
+                self._engine = None
+                await engine.stop()  # routes stay in place
+
+    async def _feed(self, engine: RouteSyncer) -> None:
+        decoder = BestPathDecoder(table=self._options.table)
+        stream = self._gobgp.watch_best_path_messages(init=True)
+        async with aclosing(stream) as events:
+            async for item in events:
+                if isinstance(item, Resync):
+                    log.info(
+                        "best-path stream subscribed: resync with the full table follows",
+                        generation=item.generation,
+                        restarts=item.restarts,
+                    )
+                    continue
+                handle(engine, decoder, item)
+
+
+def handle(engine: RouteSyncer, decoder: BestPathDecoder, event: RawBestPaths) -> None:
+    """Apply one table event: the full table replaces, anything else is a change set."""
+    changes = decoder.changes(event.paths)
+    if event.initial:
+        routes = [change for change in changes if isinstance(change, Route)]
+        log.info("full best-path table received", routes=len(routes))
+        engine.replace(routes)
+    else:
+        engine.apply(changes)
