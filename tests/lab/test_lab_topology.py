@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from bgpctl.lab.topology import LAB_LABEL, all_established, format_table, session_states, topology
+from bgpctl.lab.topology import (
+    LAB_LABEL,
+    MESH_POLICY,
+    all_established,
+    format_table,
+    session_states,
+    topology,
+)
 
 
-def test_full_mesh_of_three() -> None:
+def test_endpoints_and_a_mesh_policy_selecting_them() -> None:
     objs = topology({"node-1": "2001:db8:1ab::1", "node-2": "2001:db8:1ab::2", "node-3": "x"})
     kinds = [o["kind"] for o in objs]
-    assert kinds == ["BGPConfiguration"] + ["BGPEndpoint"] * 3 + ["BGPSession"] * 3
+    assert kinds == ["BGPConfiguration"] + ["BGPEndpoint"] * 3 + ["BGPPeeringPolicy"]
     assert objs[0]["spec"] == {"asNumber": 64512, "listenPort": 1790}
-    assert all(o["metadata"]["labels"] == {LAB_LABEL: "true"} for o in objs[1:])
-    pairs = {(o["spec"]["localEndpoint"], o["spec"]["remoteEndpoint"]) for o in objs[4:]}
-    assert pairs == {("node-1", "node-2"), ("node-1", "node-3"), ("node-2", "node-3")}
+    assert all(o["metadata"]["labels"] == {LAB_LABEL: "true"} for o in objs[1:4])
+    policy = objs[4]
+    assert policy["metadata"]["name"] == MESH_POLICY
+    assert policy["spec"]["mode"] == "mesh"
+    assert policy["spec"]["selector"] == {"matchLabels": {LAB_LABEL: "true"}}
 
 
 def test_states_and_table() -> None:
