@@ -301,8 +301,7 @@ class KubeClient:
 
     async def update(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
         """PUT an object; its resourceVersion makes it conditional (``Conflict``)."""
-        path = resource_path(rt, self._namespace_of(rt, obj), self._name_of(obj))
-        return typed(rt, await self._call("PUT", path, body=obj))
+        return await self._put(rt, obj)
 
     async def patch(
         self,
@@ -316,24 +315,13 @@ class KubeClient:
         force: bool | None = None,
     ) -> KubeObject:
         """PATCH an object; ``force`` is only meaningful for server-side apply."""
-        path = resource_path(rt, namespace, name)
-        query = write_query(field_manager, force)
-        obj = await self._call("PATCH", path, query=query, body=patch, content_type=patch_type)
-        return typed(rt, obj)
+        return await self._patch(rt, name, patch, patch_type, namespace, field_manager, force)
 
     async def apply(
         self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
     ) -> KubeObject:
         """Server-side apply: ``obj`` holds exactly the fields this manager owns."""
-        return await self.patch(
-            rt,
-            self._name_of(obj),
-            obj,
-            patch_type=PatchType.APPLY,
-            namespace=self._namespace_of(rt, obj),
-            field_manager=field_manager,
-            force=force,
-        )
+        return await self._apply(rt, obj, field_manager, force)
 
     async def delete(
         self,
@@ -360,8 +348,7 @@ class KubeClient:
 
     async def update_status(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
         """PUT the status subresource; other fields of ``obj`` are ignored by the server."""
-        path = resource_path(rt, self._namespace_of(rt, obj), self._name_of(obj), "status")
-        return typed(rt, await self._call("PUT", path, body=obj))
+        return await self._put(rt, obj, "status")
 
     async def patch_status(
         self,
@@ -375,23 +362,44 @@ class KubeClient:
         force: bool | None = None,
     ) -> KubeObject:
         """PATCH the status subresource."""
-        path = resource_path(rt, namespace, name, "status")
-        query = write_query(field_manager, force)
-        obj = await self._call("PATCH", path, query=query, body=patch, content_type=patch_type)
-        return typed(rt, obj)
+        return await self._patch(
+            rt, name, patch, patch_type, namespace, field_manager, force, "status"
+        )
 
     async def apply_status(
         self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
     ) -> KubeObject:
         """Server-side apply on the status subresource."""
-        return await self.patch_status(
-            rt,
-            self._name_of(obj),
-            obj,
-            patch_type=PatchType.APPLY,
-            namespace=self._namespace_of(rt, obj),
-            field_manager=field_manager,
-            force=force,
+        return await self._apply(rt, obj, field_manager, force, "status")
+
+    # -- one write path for the object and its status subresource -------------------
+
+    async def _put(self, rt: ResourceType, obj: KubeObject, *sub: str) -> KubeObject:
+        path = resource_path(rt, self._namespace_of(rt, obj), self._name_of(obj), *sub)
+        return typed(rt, await self._call("PUT", path, body=obj))
+
+    async def _patch(
+        self,
+        rt: ResourceType,
+        name: str,
+        patch: Any,
+        patch_type: PatchType,
+        namespace: str | None,
+        field_manager: str | None,
+        force: bool | None,
+        *sub: str,
+    ) -> KubeObject:
+        path = resource_path(rt, namespace, name, *sub)
+        query = write_query(field_manager, force)
+        obj = await self._call("PATCH", path, query=query, body=patch, content_type=patch_type)
+        return typed(rt, obj)
+
+    async def _apply(
+        self, rt: ResourceType, obj: KubeObject, field_manager: str, force: bool, *sub: str
+    ) -> KubeObject:
+        namespace = self._namespace_of(rt, obj)
+        return await self._patch(
+            rt, self._name_of(obj), obj, PatchType.APPLY, namespace, field_manager, force, *sub
         )
 
     # -- ListWatchClient --------------------------------------------------------
