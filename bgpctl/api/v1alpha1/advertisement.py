@@ -9,6 +9,7 @@ from pydantic import Field
 from bgpctl.api.meta import ConditionList, LabelSelector
 from bgpctl.api.resource import Kind, PrinterColumn
 from bgpctl.api.schema import CIDR, ApiModel, Count, LargeCommunity, StandardCommunity, Uint32, k8s
+from bgpctl.api.v1alpha1.nodestatus import NodeList, NodeOutcome, ObservedGeneration
 
 _SET = k8s(**{"x-kubernetes-list-type": "set"})
 
@@ -32,13 +33,26 @@ class BGPAdvertisementSpec(ApiModel):
     """MULTI_EXIT_DISC to attach."""
 
 
+class AdvertisementNodeStatus(NodeOutcome):
+    """One node's outcome for the advertisement, written only by that node."""
+
+    advertised: bool = False
+    """Whether this node originates every prefix of the advertisement."""
+    advertised_prefixes: Count = 0
+    """Prefixes of this advertisement the node originates."""
+
+
 class BGPAdvertisementStatus(ApiModel):
     """Observed state of the advertisement."""
 
     conditions: ConditionList = []
     """Advertised, with the reason when not."""
     advertised_prefix_count: Count | None = None
-    """Number of prefixes injected into the local speaker."""
+    """Distinct prefixes of this advertisement originated by at least one node."""
+    observed_generation: ObservedGeneration = None
+    """The metadata.generation the aggregate status was computed from."""
+    nodes: NodeList[AdvertisementNodeStatus] = []
+    """Per-node outcome; each node owns its own entry."""
 
 
 BGP_ADVERTISEMENT: Kind[BGPAdvertisementSpec, BGPAdvertisementStatus] = Kind(

@@ -12,7 +12,8 @@ from pydantic import Field
 
 from bgpctl.api.meta import ConditionList, LabelSelector
 from bgpctl.api.resource import Kind, PrinterColumn
-from bgpctl.api.schema import CIDR, ApiModel, MaskLength, cel, k8s, rules
+from bgpctl.api.schema import CIDR, ApiModel, Count, MaskLength, cel, k8s, rules
+from bgpctl.api.v1alpha1.nodestatus import NodeList, NodeOutcome, ObservedGeneration
 
 _FAMILY_LEN = "(cidr(self.cidr).ip().family() == 4 ? 32 : 128)"
 
@@ -87,11 +88,24 @@ class BGPRoutePolicySpec(ApiModel):
     """Rules evaluated in order; the first match decides."""
 
 
+class RoutePolicyNodeStatus(NodeOutcome):
+    """One node's outcome for the policy, written only by that node."""
+
+    applied: bool = False
+    """Whether the policy is in force in this node's speaker."""
+    peers: Count = 0
+    """Neighbors of this node the policy applies to."""
+
+
 class BGPRoutePolicyStatus(ApiModel):
     """Observed state of the policy."""
 
     conditions: ConditionList = []
     """Applied, with the reason when not."""
+    observed_generation: ObservedGeneration = None
+    """The metadata.generation the aggregate status was computed from."""
+    nodes: NodeList[RoutePolicyNodeStatus] = []
+    """Per-node outcome; each node owns its own entry."""
 
 
 BGP_ROUTE_POLICY: Kind[BGPRoutePolicySpec, BGPRoutePolicyStatus] = Kind(
