@@ -12,18 +12,24 @@ import dataclasses
 from dataclasses import dataclass
 
 from bgpctl.api.resource import GROUP
+from bgpctl.controllers.advertisement import AdvertisementReconciler
 from bgpctl.controllers.configuration import ConfigurationReconciler
 from bgpctl.controllers.fibsync_runner import FibOptions, FibSync
+from bgpctl.controllers.gobgppolicy import Assignments
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
 from bgpctl.controllers.peeringpolicy import POLICY_KIND, PeeringPolicyReconciler, session_changed
 from bgpctl.controllers.resources import (
     ALL_RESOURCES,
+    BGP_ADVERTISEMENTS,
     BGP_CONFIGURATIONS,
     BGP_ENDPOINTS,
     BGP_PEERING_POLICIES,
+    BGP_ROUTE_POLICIES,
     BGP_SESSIONS,
     CONFIGURATION_NAME,
 )
+from bgpctl.controllers.routepolicy import RoutePolicyReconciler
+from bgpctl.controllers.routepolicyplan import PART as ROUTE_POLICY_PART
 from bgpctl.controllers.session import KubeWriter, PeerEventWatcher, SessionReconciler
 from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX, endpoint_index
 from bgpctl.gobgp.client import GoBGPClient
@@ -48,6 +54,8 @@ class NodeAgent:
     session: Controller
     generation_watcher: GenerationWatcher
     peer_events: PeerEventWatcher
+    advertisement: Controller
+    route_policy: Controller
 
 
 def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
@@ -55,6 +63,11 @@ def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
     return old.get("generation") != new.get("generation") or old.get(
         "deletionTimestamp"
     ) != new.get("deletionTimestamp")
+
+
+def _spec_labels_or_deletion_changed(event: UpdateEvent) -> bool:
+    old, new = event.old.get("metadata") or {}, event.new.get("metadata") or {}
+    return _spec_or_deletion_changed(event) or old.get("labels") != new.get("labels")
 
 
 def prepare_cache(cache: InformerCache) -> None:
@@ -85,19 +98,51 @@ def setup_node_agent(
 
     config_resync = Channel(enqueue_from_map_func(lambda _: [Request(name=CONFIGURATION_NAME)]))
     session_resync = Channel(enqueue_from_map_func(lambda _: []))  # handler set below
-    watcher = GenerationWatcher(gobgp, [config_resync, session_resync])
+    node_key = [Request(name=local_endpoint)]
+    advert_resync = Channel(enqueue_from_map_func(lambda _: node_key))
+    policy_resync = Channel(enqueue_from_map_func(lambda _: node_key))
+    watcher = GenerationWatcher(
+        gobgp, [config_resync, policy_resync, advert_resync, session_resync]
+    )
 
     sessions = SessionReconciler(
         cache=cache, client=client, gobgp=gobgp, recorder=recorder, local_endpoint=local_endpoint
     )
     session_resync.handler = enqueue_from_map_func(sessions.map_all)
+    # Route policies first, then advertisements: both own a part of GoBGP's global
+    # assignments, advertisement restrictions ahead of route policies.
+    assignments = Assignments(order=("adv", ROUTE_POLICY_PART))
+    adverts = AdvertisementReconciler(
+        cache=cache,
+        client=client,
+        gobgp=gobgp,
+        recorder=recorder,
+        local_endpoint=local_endpoint,
+        assignments=assignments,
+    )
+    route_policies = RoutePolicyReconciler(
+        cache=cache,
+        client=client,
+        gobgp=gobgp,
+        recorder=recorder,
+        local_endpoint=local_endpoint,
+        assignments=assignments,
+    )
+
+    def on_started() -> None:
+        # StartBgp leaves GoBGP without policies, paths or neighbors: restore all three.
+        adverts.mark_stale()
+        policy_resync.trigger()
+        advert_resync.trigger()
+        session_resync.trigger()
+
     configuration = ConfigurationReconciler(
         cache=cache,
         client=client,
         gobgp=gobgp,
         recorder=recorder,
         local_endpoint=local_endpoint,
-        on_started=session_resync.trigger,
+        on_started=on_started,
     )
 
     config_controller = (
@@ -132,11 +177,40 @@ def setup_node_agent(
         .complete(sessions)
     )
     peer_watcher = PeerEventWatcher(gobgp, sessions, peer_events)
+    to_node = enqueue_from_map_func(lambda _: node_key)
+    neighbors_changed = Funcs(on_update=_spec_labels_or_deletion_changed)
+    advert_controller = (
+        Builder("bgpadvertisement")
+        .watches(cache.get_informer(BGP_ADVERTISEMENTS), to_node, generation_changed())
+        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
+        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
+        .watches_raw_source(advert_resync)
+        .with_options(options)
+        .complete(adverts)
+    )
+    policy_controller = (
+        Builder("bgproutepolicy")
+        .watches(cache.get_informer(BGP_ROUTE_POLICIES), to_node, generation_changed())
+        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
+        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
+        .watches_raw_source(policy_resync)
+        .with_options(options)
+        .complete(route_policies)
+    )
     manager.add(config_controller)
+    manager.add(policy_controller)
+    manager.add(advert_controller)
     manager.add(session_controller)
     manager.add(watcher)
     manager.add(peer_watcher)
-    return NodeAgent(config_controller, session_controller, watcher, peer_watcher)
+    return NodeAgent(
+        config_controller,
+        session_controller,
+        watcher,
+        peer_watcher,
+        advert_controller,
+        policy_controller,
+    )
 
 
 async def _run_recorder(recorder: EventRecorder) -> None:

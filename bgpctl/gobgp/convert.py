@@ -159,7 +159,11 @@ def path_to_pb(path: Path) -> path_pb2.Path:
     if path.large_communities:
         pattrs.append(_large_communities_any(path.large_communities))
     return path_pb2.Path(
-        nlri=nlri, pattrs=pattrs, family=_FAMILY_PB[family], is_withdraw=path.is_withdraw
+        nlri=nlri,
+        pattrs=pattrs,
+        family=_FAMILY_PB[family],
+        is_withdraw=path.is_withdraw,
+        identifier=_u32(path.identifier, "path identifier"),
     )
 
 
@@ -302,6 +306,7 @@ def path_from_pb(message: path_pb2.Path) -> Path:
         best=message.best,
         age=timestamp_seconds(message.age) if message.HasField("age") else None,
         uuid=message.uuid,
+        identifier=message.identifier,
     )
 
 

@@ -274,6 +274,9 @@ class Path:
         best: Whether GoBGP selected it as best.
         age: Wall-clock time (Unix seconds) the path was received or added, if known.
         uuid: Handle of a path added by unary AddPath; empty otherwise.
+        identifier: The path identifier (RFC 7911). For local paths it is never sent to
+            peers without ADD-PATH, and GoBGP keeps it, so it marks who originated a
+            path; a withdrawal must carry the identifier of the path it withdraws.
     """
 
     prefix: IPNetwork
@@ -291,6 +294,7 @@ class Path:
     best: bool = field(default=False, compare=False)
     age: float | None = field(default=None, compare=False)
     uuid: bytes = field(default=b"", compare=False)
+    identifier: int = 0
 
     @property
     def family(self) -> Family:
@@ -303,8 +307,13 @@ class Path:
         return self.neighbor is None
 
     def withdrawal(self) -> Path:
-        """The withdrawal of this path (same prefix and next hops, no other attributes)."""
-        return Path(prefix=self.prefix, next_hops=self.next_hops, is_withdraw=True)
+        """The withdrawal of this path (same prefix, next hops and identifier only)."""
+        return Path(
+            prefix=self.prefix,
+            next_hops=self.next_hops,
+            is_withdraw=True,
+            identifier=self.identifier,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,184 @@
+"""RoutePolicyReconciler: the BGPRoutePolicies -> this node's GoBGP import/export policies.
+
+One reconcile brings the whole node in line: the policies of one direction share one
+GoBGP assignment, in a documented order (:mod:`bgpctl.controllers.routepolicyplan`).
+Each policy is installed as a versioned GoBGP policy
+(:mod:`bgpctl.controllers.gobgppolicy`): an update installs the new version, swaps it
+into the assignment in one call and deletes the old one; a deleted BGPRoutePolicy's
+GoBGP policy, statements and sets are removed once it is out of the assignment. Policies
+bgpctl did not create are never detached or deleted.
+
+GoBGP does not re-evaluate routes when a policy changes; after an assignment changed,
+this node's neighbors are soft-reset in that direction (inbound: routes already received
+are filtered again from GoBGP's Adj-RIB-In; outbound: routes now accepted are sent).
+GoBGP's outbound soft reset does not withdraw a learned route that an export policy now
+rejects; it is withdrawn from that peer at the route's next change or session reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import structlog
+
+from bgpctl.api.v1alpha1 import BGP_ROUTE_POLICY
+from bgpctl.controllers import gobgppolicy
+from bgpctl.controllers.gobgppolicy import Assignments, VersionedPolicy
+from bgpctl.controllers.nodestatus import NodeStatusWriter
+from bgpctl.controllers.peerselect import neighbors, selected
+from bgpctl.controllers.resources import BGP_ENDPOINTS, BGP_ROUTE_POLICIES, field_manager
+from bgpctl.controllers.routepolicyplan import PART, PolicyOutcome, build, direction
+from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.gobgp.errors import GoBGPError, is_retriable
+from bgpctl.gobgp.policy import PolicyDirection
+from bgpctl.gobgp.types import IPAddress
+from bgpctl.runtime.cache.informers import InformerCache
+from bgpctl.runtime.client.interfaces import StatusWriter
+from bgpctl.runtime.reconcile import Request, Result
+from bgpctl.runtime.recorder import EventRecorder
+
+log = structlog.get_logger(__name__)
+
+POLICY_PREFIX = f"{gobgppolicy.OWNED_PREFIX}{PART}-"
+_RESET: dict[PolicyDirection, Literal["in", "out"]] = {
+    PolicyDirection.IMPORT: "in",
+    PolicyDirection.EXPORT: "out",
+}
+
+
+class RoutePolicyReconciler:
+    """See the module docstring. Requests carry any name: every one means "the node"."""
+
+    def __init__(
+        self,
+        *,
+        cache: InformerCache,
+        client: StatusWriter,
+        gobgp: GoBGPClient,
+        recorder: EventRecorder,
+        local_endpoint: str,
+        assignments: Assignments,
+        on_outcomes: Callable[[dict[str, PolicyOutcome]], None] = lambda _: None,
+    ) -> None:
+        self._cache = cache
+        self._gobgp = gobgp
+        self._recorder = recorder
+        self._me = local_endpoint
+        self._assignments = assignments
+        self._on_outcomes = on_outcomes
+        self._status = NodeStatusWriter(
+            client, BGP_ROUTE_POLICIES, node=local_endpoint, manager=field_manager(local_endpoint)
+        )
+        self._log = log.bind(endpoint=local_endpoint)
+
+    def request(self) -> Request:
+        """The one request this reconciler acts on."""
+        return Request(name=self._me)
+
+    async def reconcile(self, _request: Request) -> Result:
+        """Install, assign and clean up this node's route policies; report per policy."""
+        if not (await self._gobgp.get_bgp()).started:
+            return Result()  # the configuration reconciler's StartBgp triggers us again
+        raws = [
+            r
+            for r in self._cache.get_informer(BGP_ROUTE_POLICIES).indexer.list()
+            if not (r.get("metadata") or {}).get("deletionTimestamp")
+        ]
+        is_node = self._cache.get_informer(BGP_ENDPOINTS).indexer.get_by_key(self._me) is not None
+        candidates = neighbors(self._cache, self._me)
+        everyone = selected(candidates, None)
+        outcomes: dict[str, PolicyOutcome] = {}
+        wanted: dict[PolicyDirection, list[tuple[str, VersionedPolicy]]] = {
+            PolicyDirection.IMPORT: [],
+            PolicyDirection.EXPORT: [],
+        }
+        for raw in sorted(raws, key=lambda r: r["metadata"]["name"]):
+            name, generation = raw["metadata"]["name"], int(raw["metadata"].get("generation") or 0)
+            try:
+                spec = BGP_ROUTE_POLICY.parse(raw).spec
+            except ValueError as err:
+                outcomes[name] = PolicyOutcome(
+                    False, "InvalidSpec", f"invalid spec: {err}", 0, generation
+                )
+                continue
+            peers: frozenset[IPAddress] | None = None
+            if spec.peer_selector is not None:
+                peers = selected(candidates, spec.peer_selector)
+                if not peers:
+                    outcomes[name] = PolicyOutcome(
+                        False,
+                        "NoMatchingPeers",
+                        "peerSelector matches no neighbor of this node; "
+                        "the policy applies to no peer",
+                        0,
+                        generation,
+                    )
+                    continue
+            policy = build(name, spec, peers)
+            try:
+                await gobgppolicy.install(self._gobgp, policy)
+            except GoBGPError as err:
+                if is_retriable(err):
+                    raise
+                outcomes[name] = PolicyOutcome(False, "GoBGPError", f"GoBGP: {err}", 0, generation)
+                continue
+            wanted[direction(spec)].append((name, policy))
+            count = len(peers if peers is not None else everyone)
+            kind = spec.type.lower()
+            outcomes[name] = PolicyOutcome(
+                True,
+                "Applied",
+                f"{kind} policy {policy.name} applies to {count} neighbor(s)",
+                count,
+                generation,
+            )
+        for way, policies in wanted.items():
+            changed = await self._assignments.set_part(
+                self._gobgp, PART, way, tuple(p.name for _, p in policies)
+            )
+            if changed:
+                await self._soft_reset(way, everyone)
+        keep = {p.name for policies in wanted.values() for _, p in policies}
+        removed = await gobgppolicy.remove_unused(self._gobgp, POLICY_PREFIX, keep)
+        if removed:
+            self._log.info("route policies removed from GoBGP", policies=removed)
+        await self._report(raws if is_node else [], outcomes if is_node else {}, raws)
+        self._on_outcomes(outcomes)
+        return Result()
+
+    async def _soft_reset(self, way: PolicyDirection, peers: frozenset[IPAddress]) -> None:
+        for peer in sorted(peers, key=str):
+            try:
+                await self._gobgp.reset_peer(peer, soft=True, direction=_RESET[way])
+            except GoBGPError as err:
+                if is_retriable(err):
+                    raise
+                self._log.debug("soft reset skipped", peer=str(peer), error=str(err))
+
+    async def _report(
+        self,
+        acted: list[dict[str, Any]],
+        outcomes: dict[str, PolicyOutcome],
+        every: list[dict[str, Any]],
+    ) -> None:
+        changes = []
+        for raw in every:
+            outcome = outcomes.get(raw["metadata"]["name"]) if raw in acted else None
+            entry = None if outcome is None else _entry(outcome)
+            if not self._status.needs_write(raw, entry):
+                continue
+            changes.append((raw, entry))
+            if outcome is not None and not outcome.applied:
+                self._recorder.warning(raw, outcome.reason, f"{self._me}: {outcome.message}")
+        await self._status.write_all(changes)
+
+
+def _entry(outcome: PolicyOutcome) -> dict[str, Any]:
+    return {
+        "applied": outcome.applied,
+        "peers": outcome.peers,
+        "reason": outcome.reason,
+        "message": outcome.message[:1024],
+        "observedGeneration": outcome.generation,
+    }
