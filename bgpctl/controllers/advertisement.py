@@ -23,8 +23,10 @@ Then each advertisement's ``status.nodes[]`` entry of this node is written, if c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
@@ -87,6 +89,7 @@ class AdvertisementReconciler:
             client, BGP_ADVERTISEMENTS, node=local_endpoint, manager=field_manager(local_endpoint)
         )
         self._originated: dict[IPNetwork, Path] | None = None
+        self._lock = asyncio.Lock()  # one writer of this node's originated paths at a time
         self._read_generation = -1
         self._log = log.bind(endpoint=local_endpoint)
 
@@ -98,8 +101,32 @@ class AdvertisementReconciler:
         """GoBGP lost its RIB (StartBgp): read it again on the next reconcile."""
         self._originated = None
 
+    @contextlib.asynccontextmanager
+    async def reannounced(self, scope: Callable[[IPNetwork], bool]) -> AsyncIterator[None]:
+        """Withdraw the originated paths in ``scope``, run the body, announce them again.
+
+        For a change of the export policy (the body): GoBGP sends a withdrawal only when
+        the *current* policy would have let the path out, and its outbound soft reset
+        never withdraws, so a path the new policy rejects is taken back from every peer
+        first, and announced again under the new policy.
+        """
+        async with self._lock:
+            originated = await self._read_originated()
+            paths = [p for prefix, p in originated.items() if scope(prefix)]
+            await self._send([p.withdrawal() for p in paths], originated)
+            try:
+                yield
+            finally:
+                await self._send(paths, originated)
+            if paths:
+                self._log.info("paths re-announced after an export policy change", paths=len(paths))
+
     async def reconcile(self, _request: Request) -> Result:
         """Bring this node's originated paths and export restrictions to the declared state."""
+        async with self._lock:
+            return await self._reconcile()
+
+    async def _reconcile(self) -> Result:
         if not (await self._gobgp.get_bgp()).started:
             return Result()  # the configuration reconciler's StartBgp triggers us again
         originated = await self._read_originated()

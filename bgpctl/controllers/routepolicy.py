@@ -17,6 +17,7 @@ rejects; it is withdrawn from that peer at the route's next change or session re
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -31,8 +32,8 @@ from bgpctl.controllers.resources import BGP_ENDPOINTS, BGP_ROUTE_POLICIES, fiel
 from bgpctl.controllers.routepolicyplan import PART, PolicyOutcome, build, direction
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import GoBGPError, is_retriable
-from bgpctl.gobgp.policy import PolicyDirection
-from bgpctl.gobgp.types import IPAddress
+from bgpctl.gobgp.policy import DefinedType, PolicyDirection, PrefixMatch
+from bgpctl.gobgp.types import IPAddress, IPNetwork
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.interfaces import StatusWriter
 from bgpctl.runtime.reconcile import Request, Result
@@ -59,6 +60,9 @@ class RoutePolicyReconciler:
         recorder: EventRecorder,
         local_endpoint: str,
         assignments: Assignments,
+        reannounced: Callable[
+            [Callable[[IPNetwork], bool]], contextlib.AbstractAsyncContextManager[None]
+        ] = lambda _scope: contextlib.nullcontext(),
         on_outcomes: Callable[[dict[str, PolicyOutcome]], None] = lambda _: None,
     ) -> None:
         self._cache = cache
@@ -67,6 +71,7 @@ class RoutePolicyReconciler:
         self._me = local_endpoint
         self._assignments = assignments
         self._on_outcomes = on_outcomes
+        self._reannounced = reannounced
         self._status = NodeStatusWriter(
             client, BGP_ROUTE_POLICIES, node=local_endpoint, manager=field_manager(local_endpoint)
         )
@@ -134,9 +139,11 @@ class RoutePolicyReconciler:
                 generation,
             )
         for way, policies in wanted.items():
-            changed = await self._assignments.set_part(
-                self._gobgp, PART, way, tuple(p.name for _, p in policies)
-            )
+            names = tuple(p.name for _, p in policies)
+            if way == PolicyDirection.EXPORT:
+                changed = await self._swap_export(names)
+            else:
+                changed = await self._assignments.set_part(self._gobgp, PART, way, names)
             if changed:
                 await self._soft_reset(way, everyone)
         keep = {p.name for policies in wanted.values() for _, p in policies}
@@ -146,6 +153,33 @@ class RoutePolicyReconciler:
         await self._report(raws if is_node else [], outcomes if is_node else {}, raws)
         self._on_outcomes(outcomes)
         return Result()
+
+    async def _swap_export(self, names: tuple[str, ...]) -> bool:
+        """Swap the export part, re-announcing this node's own paths the change may affect."""
+        current = await self._gobgp.list_policy_assignments(PolicyDirection.EXPORT)
+        old = {p for a in current for p in a.policies if p.startswith(POLICY_PREFIX)}
+        changed = old ^ set(names)
+        if not changed:
+            return False
+        scope = await self._scope(changed)
+        async with self._reannounced(scope):
+            return await self._assignments.set_part(
+                self._gobgp, PART, PolicyDirection.EXPORT, names
+            )
+
+    async def _scope(self, policies: set[str]) -> Callable[[IPNetwork], bool]:
+        """Which prefixes the statements of ``policies`` can match."""
+        sets = {s.name: s for s in await self._gobgp.list_defined_sets(DefinedType.PREFIX)}
+        matches: list[PrefixMatch] = []
+        for name in sorted(policies):
+            for policy in await self._gobgp.list_policies(name):
+                for statement in policy.statements:
+                    ref = statement.conditions.prefix_set
+                    if ref is None:
+                        return lambda _prefix: True
+                    if ref.name in sets:
+                        matches.extend(sets[ref.name].prefixes)
+        return lambda prefix: any(_matches(m, prefix) for m in matches)
 
     async def _soft_reset(self, way: PolicyDirection, peers: frozenset[IPAddress]) -> None:
         for peer in sorted(peers, key=str):
@@ -172,6 +206,15 @@ class RoutePolicyReconciler:
             if outcome is not None and not outcome.applied:
                 self._recorder.warning(raw, outcome.reason, f"{self._me}: {outcome.message}")
         await self._status.write_all(changes)
+
+
+def _matches(match: PrefixMatch, prefix: IPNetwork) -> bool:
+    low, high = match.bounds()
+    return (
+        prefix.version == match.prefix.version
+        and prefix.subnet_of(match.prefix)  # type: ignore[arg-type]
+        and low <= prefix.prefixlen <= high
+    )
 
 
 def _entry(outcome: PolicyOutcome) -> dict[str, Any]:

@@ -127,6 +127,7 @@ def setup_node_agent(
         recorder=recorder,
         local_endpoint=local_endpoint,
         assignments=assignments,
+        reannounced=adverts.reannounced,
     )
 
     def on_started() -> None:
