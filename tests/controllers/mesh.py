@@ -87,6 +87,15 @@ class Mesh:
     admin: KubeClient
     nodes: dict[str, Node]
     tag: str
+    lab: Lab
+    hub: Netns
+
+    def attach(self, name: str, address: str) -> Netns:
+        """A new namespace on the mesh's bridge with ``address``/64 (an external router)."""
+        ns = self.lab.netns(name)
+        link = self.lab.veth(self.hub, ns, b_addrs=[f"{address}/64"])
+        self.hub.ip("link", "set", link.a_ifname, "master", "br0")
+        return ns
 
     def name(self, base: str) -> str:
         return f"{base}-{self.tag}"
@@ -171,7 +180,7 @@ async def mesh(plane: ControlPlane, labels: dict[str, dict[str, str]]) -> AsyncI
             for (base, address, ns), daemon in zip(specs, daemons, strict=True):
                 client = await stack.enter_async_context(gobgp_client(daemon.target))
                 nodes[base] = Node(f"{base}-{tag}", address, ns, daemon, client)
-            m = Mesh(admin, nodes, tag)
+            m = Mesh(admin, nodes, tag, lab, hub)
             with contextlib.suppress(NotFound):
                 await admin.delete(BGP_CONFIGURATIONS, "default")
             await m.wait(
