@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
 
-import pytest
-
 from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.resources import (
     BGP_ADVERTISEMENTS,
@@ -115,7 +113,7 @@ class Mesh:
             if last:
                 return last
             await asyncio.sleep(0.2)
-        pytest.fail(f"timed out waiting for {what}; last: {last!r}")
+        raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
     async def status(self, rt: ResourceType, name: str) -> dict[str, Any]:
         return (await self.admin.get(rt, name)).get("status") or {}
