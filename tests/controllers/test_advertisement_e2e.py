@@ -23,7 +23,7 @@ import pytest
 from bgpctl.controllers.resources import BGP_ADVERTISEMENTS, BGP_ENDPOINTS
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.types import BestPathEvent, Path
-from bgpctl.runtime.client.interfaces import PatchType
+from bgpctl.runtime.client.interfaces import PatchType, ResourceType
 from bgpctl.testing.netns import remove_stale
 from tests.controllers.mesh import Mesh, Node, mesh, obj
 
@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.root]
 V6, V4, V4_NEW = "2001:db8:a1::/48", "203.0.113.0/25", "198.51.100.0/24"
 RESTRICTED = "2001:db8:a2::/48"
 FOREIGN = "2001:db8:f0::/48"
+EVENTS = ResourceType(group="", version="v1", plural="events", kind="Event", namespaced=True)
 LABELS = {"a": {"role": "origin"}, "b": {"peer": "yes"}, "c": {"peer": "no"}}
 
 
@@ -92,6 +93,7 @@ async def _phases(m: Mesh, origin: str, leaked: list[Path]) -> None:
             assert path.large_communities == ((65000, 1, 2),)
             assert path.local_pref == 200 and path.med == 50
             assert path.next_hops[0] == ip_address(a.address)
+            assert path.identifier == 0, "bgpctl's path tag is not sent without ADD-PATH"
         # Kernel: the IPv4 prefix goes via a's IPv6 address (RFC 5549).
         routes = await m.wait(f"{node.name} kernel routes", lambda n=node: _kernel(n, {V6, V4}))
         assert routes[V6] == a.address and routes[V4] == a.address
@@ -141,6 +143,8 @@ async def _phases(m: Mesh, origin: str, leaked: list[Path]) -> None:
     await m.admin.create(BGP_ADVERTISEMENTS, obj(BGP_ADVERTISEMENTS, adv3, other))
     entry = await m.wait("adv3 reports the conflict", lambda: _entry(m, adv3, origin, "Conflict"))
     assert adv1 in entry["message"] and entry["advertised"] is False
+    events = await m.wait("a Conflict event", lambda: _events(m, adv3, "Conflict"))
+    assert origin in events[0]["message"] and adv1 in events[0]["message"]
     for node in ("b", "c"):
         others = await m.wait(
             f"{node} entry of adv3 (not selected: none)",
@@ -189,6 +193,15 @@ async def _kernel(
 async def _entry(m: Mesh, name: str, node: str, reason: str) -> dict[str, Any] | None:
     entry = await m.node_entry(BGP_ADVERTISEMENTS, name, node)
     return entry if entry and entry["reason"] == reason else None
+
+
+async def _events(m: Mesh, name: str, reason: str) -> list[dict[str, Any]]:
+    listed = await m.admin.list(EVENTS, namespace="default")
+    return [
+        e
+        for e in listed.items
+        if e["involvedObject"].get("name") == name and e.get("reason") == reason
+    ]
 
 
 async def _no_entry(m: Mesh, name: str, node: str) -> bool:
