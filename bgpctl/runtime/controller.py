@@ -38,6 +38,7 @@ import structlog
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from bgpctl.runtime.reconcile import Reconciler, Request, Result, TerminalError
+from bgpctl.runtime.runnable import CacheSyncTimeoutError
 from bgpctl.runtime.source import Source
 from bgpctl.runtime.workqueue import (
     SHUTDOWN,
@@ -70,10 +71,6 @@ def _new_reconcile_id() -> str:
     bits = random.getrandbits(128) & ~(0xF << 76) & ~(0x3 << 62) | (0x4 << 76) | (0x2 << 62)
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-class CacheSyncTimeoutError(Exception):
-    """A source did not sync within ``cache_sync_timeout``; the controller did not start."""
 
 
 class ReconcileTimeoutError(Exception):

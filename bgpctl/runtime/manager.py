@@ -65,6 +65,7 @@ from bgpctl.runtime.leaderelection import (
 )
 from bgpctl.runtime.runnable import (
     Cache,
+    CacheSyncTimeoutError,
     Runnable,
     RunnableGroups,
     Server,
@@ -87,10 +88,6 @@ class ManagerError(Exception):
 
 class RunnableError(ManagerError):
     """A runnable (or cache, or server) failed or exited; ``__cause__`` says why."""
-
-
-class CacheSyncTimeoutError(ManagerError):
-    """Caches did not sync within ``cache_sync_timeout``."""
 
 
 class LeaderElectionLostError(ManagerError):
@@ -182,8 +179,8 @@ class Manager:
         self._stop_requested = False
         self._stop_signal: asyncio.Future[None] | None = None
         self._fatal_signal: asyncio.Future[None] | None = None
-        self._error: ManagerError | None = None
-        self._fatal: ManagerError | None = None
+        self._error: Exception | None = None
+        self._fatal: Exception | None = None
         self._serving = asyncio.Event()
         self._elected = asyncio.Event()
         self._caches_synced = False
@@ -372,7 +369,7 @@ class Manager:
     def _on_exit(self, name: str, exc: BaseException | None) -> None:
         if isinstance(exc, LeaderElectionLostError):
             self._fail(exc, fatal=True)
-        elif isinstance(exc, ManagerError):
+        elif isinstance(exc, ManagerError | CacheSyncTimeoutError):
             self._fail(exc)
         elif exc is None:
             self._fail(RunnableError(f"{name} exited unexpectedly"))
@@ -383,7 +380,7 @@ class Manager:
             error.__cause__ = exc
             self._fail(error)
 
-    def _fail(self, error: ManagerError, *, fatal: bool = False) -> None:
+    def _fail(self, error: Exception, *, fatal: bool = False) -> None:
         log.error("stopping manager", error=str(error), cause=repr(error.__cause__))
         if self._error is None:
             self._error = error

@@ -32,6 +32,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
+class CacheSyncTimeoutError(Exception):
+    """Caches or event sources did not sync within the allowed time; nothing was started.
+
+    Raised by the manager (its caches) and by a controller (its sources) alike, so one
+    ``except`` catches both.
+    """
+
+
 class Runnable(Protocol):
     """A long-lived component the manager starts, supervises and cancels."""
 
