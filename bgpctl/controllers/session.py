@@ -21,12 +21,12 @@ tagged with the session ("not found" counts as done; missing endpoints never blo
 then its own finalizer. The aggregate ``Configured`` / ``SessionEstablished`` conditions
 are not written here: one writer per field, and they come with the next slice.
 
-Differences from the Go original (seed-behaviour §2.3, §9): W-SES-1 (no status
-ping-pong: status writes do not re-trigger, no-op writes are skipped), W-SES-2
-(per-node finalizers), W-SES-3 (GoBGP is the source of truth for what is configured),
-W-SES-4 (endpoints and the configuration are watched), W-SES-5 (RR flag on the
-reflector only), W-SES-6 (per-endpoint port), W-PEV-1 (peer events matched on this
-node's sessions by either end).
+Differences from the Go original (``docs/differences.md``): no status ping-pong
+(status writes do not re-trigger, no-op writes are skipped); per-node finalizers;
+GoBGP is the source of truth for what is configured, not a memory lost on restart;
+endpoints and the configuration are watched; the route-reflector flag is set on the
+reflector only; each endpoint's own port; peer events are matched on this node's
+sessions by either end.
 """
 
 from __future__ import annotations

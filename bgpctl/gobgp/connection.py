@@ -4,7 +4,7 @@
 a *sentinel stream* is open: a ``WatchEvent{peer}`` subscription whose END_OF_INIT reply
 proves the daemon answers. Why a stream and not only a periodic ping: gRPC re-dials
 transparently, so a gobgpd that restarts between two pings answers the next ping as if
-nothing happened (the Go original's W-GOB-3), with all its state gone. A stream cannot
+nothing happened (the Go original missed such restarts), with all its state gone. A stream cannot
 survive its server process: the restart breaks it at once, between pings or not. The
 periodic ``GetBgp`` ping still runs to catch a daemon that hangs with its socket open.
 
@@ -13,8 +13,8 @@ failed ping is treated as "gobgpd may have lost its state" (conservative: a tran
 hiccup also counts), so consumers re-reconcile everything when the generation changes;
 wait for that with ``wait_generation_change`` or iterate ``generations()``.
 
-Reconnection never gives up (the Go original stopped after one failed reconnect,
-W-GOB-2); only the first ``open`` has a deadline, so a process can fail fast at start.
+Reconnection never gives up (the Go original stopped after one failed reconnect); only
+the first ``open`` has a deadline, so a process can fail fast at start.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ group, each watched by a supervisor, stopped group by group).
 * A :class:`Server` (metrics, probes) is started first and waited for until bound.
 
 Upstream: a runnable without ``NeedLeaderElection`` defaults to *needing* election;
-we default to not needing it, because almost everything bgpctl runs is per node (the
-seed's lesson W-PP-1: only peering-policy materialisation wants a single leader), so
+we default to not needing it, because almost everything bgpctl runs is per node (only
+peering-policy materialisation wants a single leader), so
 the exception should be the one that is declared.
 Upstream: ``Start`` returning nil is a normal end; here ``start`` returning while the
 manager runs is an unexpected exit that stops the manager, because everything we run
