@@ -31,6 +31,7 @@ import grpc.aio
 
 from bgpctl.gobgp._proto import service_pb2, service_pb2_grpc
 from bgpctl.gobgp.errors import GoBGPUnavailable
+from bgpctl.runtime import clock
 
 if TYPE_CHECKING:
     from bgpctl.gobgp._proto.service_pb2_grpc import GobgpApiAsyncStub
@@ -130,8 +131,7 @@ class Connection:
             raise RuntimeError("connection already opened")
         self._channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
         self._stub = service_pb2_grpc.GobgpApiStub(self._channel)
-        loop = asyncio.get_running_loop()
-        deadline = None if connect_timeout is None else loop.time() + connect_timeout
+        deadline = None if connect_timeout is None else clock.now() + connect_timeout
         try:
             await self._reconnect(deadline)
         except BaseException:
@@ -238,7 +238,6 @@ class Connection:
             await self._reconnect(None)
 
     async def _reconnect(self, deadline: float | None) -> None:
-        loop = asyncio.get_running_loop()
         last: Exception | None = None
         for delay in self._backoff.delays():
             try:
@@ -254,7 +253,7 @@ class Connection:
                     "gobgp connected", extra={"target": self.target, "generation": self._generation}
                 )
                 return
-            if deadline is not None and loop.time() + delay > deadline:
+            if deadline is not None and clock.now() + delay > deadline:
                 raise GoBGPUnavailable(
                     f"cannot connect to gobgpd at {self.target}: {last}"
                 ) from last

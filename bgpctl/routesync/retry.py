@@ -14,6 +14,7 @@ from collections.abc import Callable
 from bgpctl.routesync.errors import RouteSyncError
 from bgpctl.routesync.status import RouteFailure
 from bgpctl.routesync.types import RouteKey
+from bgpctl.runtime import clock
 
 
 class RetrySchedule:
@@ -74,7 +75,7 @@ class RetrySchedule:
 
     def _fire(self) -> None:
         self._timer = None
-        now = asyncio.get_running_loop().time()
+        now = clock.now()
         due = []
         heap, failures = self._heap, self.failures
         while heap and heap[0][0] <= now:

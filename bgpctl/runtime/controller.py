@@ -37,6 +37,7 @@ from typing import Final, Protocol
 import structlog
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.reconcile import Reconciler, Request, Result, TerminalError
 from bgpctl.runtime.runnable import CacheSyncTimeoutError
 from bgpctl.runtime.source import Source
@@ -296,8 +297,7 @@ class Controller:
             await asyncio.sleep(0)
 
     async def _reconcile_handler(self, request: Request) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = clock.now()
         if request.namespace:
             tokens = bind_contextvars(
                 controller=self.name,
@@ -318,7 +318,7 @@ class Controller:
         finally:
             reset_contextvars(**tokens)
             if self._metrics is not None:
-                self._metrics.time.observe(loop.time() - started)
+                self._metrics.time.observe(clock.now() - started)
 
     async def _call_reconciler(self, request: Request) -> Result:
         timeout = self.options.reconcile_timeout

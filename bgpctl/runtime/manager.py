@@ -52,6 +52,7 @@ from typing import Any
 
 import structlog
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.healthz import CheckFailedError, Checks, HealthCheck, ping
 from bgpctl.runtime.leaderelection import (
     DEFAULT_LEASE_DURATION,
@@ -297,7 +298,7 @@ class Manager:
                     log.info("stopping manager gracefully")
                     clean = await groups.drain(
                         reversed(_Group),
-                        deadline=loop.time() + self._options.graceful_shutdown_timeout,
+                        deadline=clock.now() + self._options.graceful_shutdown_timeout,
                         abort=self._fatal_signal,
                     )
                 if self._fatal is not None or not clean:

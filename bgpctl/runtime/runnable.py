@@ -31,6 +31,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bgpctl.runtime import clock
+
 
 class CacheSyncTimeoutError(Exception):
     """Caches or event sources did not sync within the allowed time; nothing was started.
@@ -172,13 +174,12 @@ class RunnableGroups:
         Returns False when ``deadline`` (loop time) passes or ``abort`` completes
         first; the remaining tasks are then left to :meth:`cancel_all`.
         """
-        loop = asyncio.get_running_loop()
         for group in order:
             pending = {task for task in self._tasks[group] if not task.done()}
             for task in pending:
                 task.cancel()
             while pending:
-                remaining = deadline - loop.time()
+                remaining = deadline - clock.now()
                 if abort.done() or remaining <= 0:
                     return False
                 done, _ = await asyncio.wait(

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.cache.fifo import Delta, DeltaType, FIFOClosedError, RealFIFO
 from bgpctl.runtime.cache.interfaces import (
     DeletedFinalStateUnknown,
@@ -357,7 +358,7 @@ class SharedIndexInformer:
 
     @staticmethod
     def _now() -> float:
-        return asyncio.get_running_loop().time()
+        return clock.now()
 
 
 def _resource_version(obj: KubeObject) -> Any:

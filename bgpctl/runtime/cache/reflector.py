@@ -36,6 +36,7 @@ from typing import Protocol
 
 import structlog
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.cache.interfaces import DeletedFinalStateUnknown, KubeObject
 from bgpctl.runtime.cache.listwatch import ListerWatcher, WatchEvent, WatchEventType
 from bgpctl.runtime.cache.store import ResourceVersionUpdater
@@ -134,7 +135,7 @@ class BackoffManager:
 
     def step(self) -> float:
         """The next delay, seconds."""
-        now = self._clock() if self._clock else asyncio.get_running_loop().time()
+        now = self._clock() if self._clock else clock.now()
         if self._last_step is not None and now - self._last_step > self._reset_after:
             self._next = self._initial
         self._last_step = now
@@ -286,19 +287,18 @@ class Reflector:
     def _retry_internal_error(self) -> bool:
         if self._max_internal_error_retry <= 0:
             return False
-        now = asyncio.get_running_loop().time()
+        now = clock.now()
         if self._first_internal_error is None:
             self._first_internal_error = now
         return now - self._first_internal_error < self._max_internal_error_retry
 
     async def _watch_once(self) -> None:
-        loop = asyncio.get_running_loop()
         timeout = int(self._min_watch_timeout * (1.0 + self._rng()))
         start_rv = self._last_sync_rv
         stream = self._lw.watch(
             resource_version=start_rv, timeout_seconds=max(timeout, 1), allow_watch_bookmarks=True
         )
-        start = loop.time()
+        start = clock.now()
         self._events = 0
         try:
             await self._handle_watch(stream, initial_adds_unordered=start_rv in ("", "0"))
@@ -313,7 +313,7 @@ class Reflector:
             if aclose is not None:
                 await aclose()
         count = self._events
-        if count == 0 and loop.time() - start < VERY_SHORT_WATCH:
+        if count == 0 and clock.now() - start < VERY_SHORT_WATCH:
             raise VeryShortWatchError(
                 "watch lasted less than a second and delivered nothing: unexpected close"
             )
