@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import AsyncGenerator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 import grpc
@@ -32,6 +30,7 @@ import grpc.aio
 from bgpctl.gobgp._proto import service_pb2, service_pb2_grpc
 from bgpctl.gobgp.errors import GoBGPUnavailable
 from bgpctl.runtime import clock
+from bgpctl.runtime.backoff import Backoff
 
 if TYPE_CHECKING:
     from bgpctl.gobgp._proto.service_pb2_grpc import GobgpApiAsyncStub
@@ -58,27 +57,9 @@ _END_OF_INIT = service_pb2.WatchEventResponse.PeerEvent.END_OF_INIT
 _SENTINEL_REQUEST = service_pb2.WatchEventRequest(peer=service_pb2.WatchEventRequest.Peer())
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Bounded exponential backoff with jitter.
-
-    Delays grow ``initial * multiplier**n`` up to ``maximum`` (seconds); each is then
-    shortened by a random fraction up to ``jitter`` so that many clients restarted
-    together do not retry in lockstep, while never exceeding ``maximum``.
-    """
-
-    initial: float = 0.1
-    maximum: float = 2.0
-    multiplier: float = 2.0
-    jitter: float = 0.25
-
-    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
-        """Endless sequence of delays in seconds."""
-        rand = (rng or random).random
-        delay = self.initial
-        while True:
-            yield min(delay, self.maximum) * (1.0 - self.jitter * rand())
-            delay *= self.multiplier
+DEFAULT_BACKOFF = Backoff(duration=0.1, factor=2.0, jitter=0.25, cap=1.6)
+"""Between connection attempts: 0.1 s doubling, never more than 2 s (1.6 s + 25 % jitter),
+jittered so that many clients restarted together do not retry in lockstep."""
 
 
 class Connection:
@@ -103,7 +84,7 @@ class Connection:
             attempt_timeout: How long one connection attempt may wait for gobgpd, seconds.
         """
         self.target = target
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or DEFAULT_BACKOFF
         self._health_interval = health_interval
         self._ping_timeout = ping_timeout
         self._attempt_timeout = attempt_timeout
@@ -258,6 +239,7 @@ class Connection:
                     f"cannot connect to gobgpd at {self.target}: {last}"
                 ) from last
             await asyncio.sleep(delay)
+        raise GoBGPUnavailable(f"cannot connect to gobgpd at {self.target}: {last}") from last
 
     async def _attempt(
         self,

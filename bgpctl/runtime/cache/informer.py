@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from bgpctl.runtime import clock
+from bgpctl.runtime.backoff import BackoffManager
 from bgpctl.runtime.cache.fifo import Delta, DeltaType, FIFOClosedError, RealFIFO
 from bgpctl.runtime.cache.interfaces import (
     DeletedFinalStateUnknown,
@@ -44,7 +45,7 @@ from bgpctl.runtime.cache.interfaces import (
     ResourceEventHandler,
 )
 from bgpctl.runtime.cache.listwatch import ListerWatcher
-from bgpctl.runtime.cache.reflector import DEFAULT_MIN_WATCH_TIMEOUT, BackoffManager, Reflector
+from bgpctl.runtime.cache.reflector import DEFAULT_MIN_WATCH_TIMEOUT, Reflector
 from bgpctl.runtime.cache.store import IndexedStore, IndexFunc
 
 log = structlog.get_logger("bgpctl.runtime.cache.informer")

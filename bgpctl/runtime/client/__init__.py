@@ -58,7 +58,6 @@ from bgpctl.runtime.client.interfaces import (
 from bgpctl.runtime.client.retry import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRY,
-    Backoff,
     on_error,
     retry_on_conflict,
 )
@@ -72,7 +71,6 @@ __all__ = [
     "AlreadyExists",
     "ApiConnectionError",
     "ApiError",
-    "Backoff",
     "BadRequest",
     "Conflict",
     "ConnectionRefused",

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from bgpctl.runtime.backoff import BackoffManager
 from bgpctl.runtime.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from bgpctl.runtime.cache.interfaces import DeletedFinalStateUnknown
-from bgpctl.runtime.cache.reflector import BackoffManager, Reflector
+from bgpctl.runtime.cache.reflector import DEFAULT_BACKOFF, DEFAULT_BACKOFF_RESET, Reflector
 from bgpctl.runtime.cache.store import IndexedStore
 from bgpctl.testing.kube import FakeListerWatcher, make_object
 
@@ -39,7 +40,10 @@ def make_reflector(
     lw: FakeListerWatcher, store: IndexedStore | None = None, **kwargs: Any
 ) -> tuple[Reflector, IndexedStore]:
     store = store if store is not None else RecordingStore()
-    kwargs.setdefault("backoff", BackoffManager(rng=lambda: 0.0))
+    kwargs.setdefault(
+        "backoff",
+        BackoffManager(DEFAULT_BACKOFF, reset_after=DEFAULT_BACKOFF_RESET, rng=lambda: 0.0),
+    )
     kwargs.setdefault("rng", lambda: 0.0)
     return Reflector(lw, store, name="test", **kwargs), store
 
@@ -100,7 +104,10 @@ async def running_informer(informer: SharedIndexInformer) -> AsyncIterator[async
 
 
 def make_informer(lw: FakeListerWatcher, **kwargs: Any) -> SharedIndexInformer:
-    kwargs.setdefault("backoff", BackoffManager(rng=lambda: 0.0))
+    kwargs.setdefault(
+        "backoff",
+        BackoffManager(DEFAULT_BACKOFF, reset_after=DEFAULT_BACKOFF_RESET, rng=lambda: 0.0),
+    )
     return SharedIndexInformer(lw, name="test", **kwargs)
 
 

@@ -1,8 +1,8 @@
-"""Reflector backoff and resync: exact virtual delays, reset after quiet, 429/refused.
+"""Reflector backoff and resync: exact virtual delays, 429/refused.
 
 Re-derived from client-go ``reflector_test.go`` (``TestBackoffOnTooManyRequests``,
 ``TestNoRelistOnTooManyRequests``, ``TestReflectorListAndWatchInitConnBackoff``,
-``TestReflectorResync``) and apimachinery ``wait`` backoff manager tests.
+``TestReflectorResync``). The schedule itself is in ``tests/runtime/test_backoff.py``.
 """
 
 from __future__ import annotations
@@ -11,35 +11,7 @@ import asyncio
 
 import pytest
 
-from bgpctl.runtime.cache.reflector import BackoffManager
 from bgpctl.runtime.client.errors import ConnectionRefused, TooManyRequests
-
-
-def test_backoff_doubles_from_0_8_to_a_30_s_cap() -> None:
-    now = [0.0]
-    backoff = BackoffManager(rng=lambda: 0.0, clock=lambda: now[0])
-    delays = []
-    for _ in range(8):
-        delays.append(backoff.step())
-        now[0] += 1.0
-    assert delays == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
-
-
-def test_backoff_jitter_extends_up_to_double() -> None:
-    backoff = BackoffManager(rng=lambda: 0.5, clock=lambda: 0.0)
-    assert backoff.step() == pytest.approx(1.2)
-    backoff = BackoffManager(rng=lambda: 0.999, clock=lambda: 0.0)
-    assert 1.59 < backoff.step() < 1.6
-
-
-def test_backoff_resets_after_two_quiet_minutes() -> None:
-    now = [0.0]
-    backoff = BackoffManager(rng=lambda: 0.0, clock=lambda: now[0])
-    assert [backoff.step(), backoff.step(), backoff.step()] == [0.8, 1.6, 3.2]
-    now[0] += 120.0
-    assert backoff.step() == 6.4  # exactly 2 min is not "more than"
-    now[0] += 120.5
-    assert backoff.step() == 0.8
 
 
 @pytest.mark.looptime
