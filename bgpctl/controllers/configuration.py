@@ -41,7 +41,7 @@ from bgpctl.gobgp.errors import GoBGPError
 from bgpctl.gobgp.types import Global
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import StatusWriter
+from bgpctl.runtime.client.interfaces import Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -127,7 +127,7 @@ class ConfigurationReconciler:
         self,
         *,
         cache: InformerCache,
-        client: StatusWriter,
+        client: Writer,
         gobgp: GoBGPClient,
         recorder: EventRecorder,
         local_endpoint: str,
@@ -214,6 +214,6 @@ class ConfigurationReconciler:
             "metadata": {"name": raw["metadata"]["name"]},
             "status": {"nodes": [entry]},
         }
-        await self._client.apply_status(
+        await self._client.status().apply(
             BGP_CONFIGURATIONS, body, field_manager=field_manager(self._endpoint), force=True
         )

@@ -306,7 +306,7 @@ class PeeringPolicyReconciler:
             },
         }
         try:
-            await self._client.apply_status(
+            await self._client.status().apply(
                 BGP_PEERING_POLICIES, body, field_manager=FIELD_MANAGER, force=True
             )
         except NotFound:

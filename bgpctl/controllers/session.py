@@ -72,7 +72,7 @@ from bgpctl.gobgp.types import (
 )
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import PatchType, ResourceType, StatusWriter, Writer
+from bgpctl.runtime.client.interfaces import PatchType, ResourceType, Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
@@ -80,7 +80,7 @@ from bgpctl.runtime.source import Channel
 log = structlog.get_logger(__name__)
 
 
-class KubeWriter(Writer, StatusWriter, Protocol):
+class KubeWriter(Writer, Protocol):
     """What the reconciler writes through (``KubeClient``)."""
 
 
@@ -340,7 +340,7 @@ class PeerEventWatcher:
 
 
 async def _apply_status(
-    client: StatusWriter,
+    client: Writer,
     rt: ResourceType,
     raw: dict[str, Any],
     status: dict[str, Any],
@@ -353,7 +353,7 @@ async def _apply_status(
         "status": status,
     }
     with contextlib.suppress(NotFound):  # deleted meanwhile
-        await client.apply_status(rt, body, field_manager=manager, force=True)
+        await client.status().apply(rt, body, field_manager=manager, force=True)
 
 
 def _request(obj: dict[str, Any]) -> Request:
