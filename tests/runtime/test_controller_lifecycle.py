@@ -23,7 +23,7 @@ from bgpctl.runtime.source import Kind
 from bgpctl.runtime.workqueue import ItemExponentialFailureRateLimiter
 from bgpctl.testing.informer import FakeInformer
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs"), pytest.mark.looptime]
+pytestmark = [pytest.mark.usefixtures("quiet_logs"), pytest.mark.looptime]
 
 
 def obj(name: str) -> dict[str, object]:
