@@ -12,6 +12,7 @@ import asyncio
 import pytest
 
 from bgpctl.runtime.client.errors import ConnectionRefused, TooManyRequests
+from bgpctl.testing.cache import RecordingStore, make_reflector, running, seeded
 
 
 @pytest.mark.looptime
@@ -23,14 +24,14 @@ from bgpctl.runtime.client.errors import ConnectionRefused, TooManyRequests
     ],
     ids=["connection-refused", "too-many-requests"],
 )
-async def test_refused_or_throttled_watch_backs_off_without_relist(helpers, error) -> None:  # type: ignore[no-untyped-def]
+async def test_refused_or_throttled_watch_backs_off_without_relist(error: Exception) -> None:
     """TestNoRelistOnTooManyRequests / TestReflectorListAndWatchInitConnBackoff."""
-    lw = helpers.seeded("a")
+    lw = seeded("a")
     lw.fail_next_watch(error)
     lw.fail_next_watch(error)
     lw.fail_next_watch(error)
-    reflector, _ = helpers.make_reflector(lw)
-    async with helpers.running(reflector):
+    reflector, _ = make_reflector(lw)
+    async with running(reflector):
         await asyncio.sleep(30.0)
         starts = [round(c.at - lw.watch_calls[0].at, 3) for c in lw.watch_calls]
         assert starts == [0.0, 0.8, 2.4, 5.6]
@@ -39,11 +40,11 @@ async def test_refused_or_throttled_watch_backs_off_without_relist(helpers, erro
 
 
 @pytest.mark.looptime
-async def test_429_error_event_backs_off_and_rewatches(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_429_error_event_backs_off_and_rewatches() -> None:
     """TestBackoffOnTooManyRequests, as an ERROR event inside the stream."""
-    lw = helpers.seeded("a")
-    reflector, _ = helpers.make_reflector(lw)
-    async with helpers.running(reflector):
+    lw = seeded("a")
+    reflector, _ = make_reflector(lw)
+    async with running(reflector):
         lw.send_error(429, "TooManyRequests")
         await asyncio.sleep(0.7)
         assert len(lw.watch_calls) == 1
@@ -53,21 +54,21 @@ async def test_429_error_event_backs_off_and_rewatches(helpers) -> None:  # type
 
 
 @pytest.mark.looptime
-async def test_resync_ticks_every_period_while_watching(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_resync_ticks_every_period_while_watching() -> None:
     """TestReflectorResync."""
-    lw = helpers.seeded("a")
-    store = helpers.RecordingStore()
-    reflector, _ = helpers.make_reflector(lw, store, resync_period=5.0)
-    async with helpers.running(reflector):
+    lw = seeded("a")
+    store = RecordingStore()
+    reflector, _ = make_reflector(lw, store, resync_period=5.0)
+    async with running(reflector):
         await asyncio.sleep(12.0)
         assert store.resyncs == 2
 
 
 @pytest.mark.looptime
-async def test_resync_asks_should_resync(helpers) -> None:  # type: ignore[no-untyped-def]
-    lw = helpers.seeded("a")
-    store = helpers.RecordingStore()
-    reflector, _ = helpers.make_reflector(lw, store, resync_period=5.0, should_resync=lambda: False)
-    async with helpers.running(reflector):
+async def test_resync_asks_should_resync() -> None:
+    lw = seeded("a")
+    store = RecordingStore()
+    reflector, _ = make_reflector(lw, store, resync_period=5.0, should_resync=lambda: False)
+    async with running(reflector):
         await asyncio.sleep(12.0)
         assert store.resyncs == 0

@@ -1,4 +1,7 @@
-"""Fixtures for the cache tests: a recording store, reflector factory, background runner."""
+"""Cache test helpers: recording store and handler, reflector/informer factories, runners.
+
+Typed, and imported by the tests directly (``from bgpctl.testing.cache import ...``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from bgpctl.runtime.backoff import BackoffManager
 from bgpctl.runtime.cache.informer import SharedIndexInformer, wait_for_cache_sync
@@ -109,20 +110,3 @@ def make_informer(lw: FakeListerWatcher, **kwargs: Any) -> SharedIndexInformer:
         BackoffManager(DEFAULT_BACKOFF, reset_after=DEFAULT_BACKOFF_RESET, rng=lambda: 0.0),
     )
     return SharedIndexInformer(lw, name="test", **kwargs)
-
-
-@pytest.fixture
-def helpers() -> Any:
-    """The helper functions above, as one namespace (test modules cannot import here)."""
-
-    class _Helpers:
-        RecordingStore = RecordingStore
-        names = staticmethod(names)
-        make_reflector = staticmethod(make_reflector)
-        running = staticmethod(running)
-        seeded = staticmethod(seeded)
-        RecordingHandler = RecordingHandler
-        make_informer = staticmethod(make_informer)
-        running_informer = staticmethod(running_informer)
-
-    return _Helpers
