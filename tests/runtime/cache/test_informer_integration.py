@@ -244,6 +244,7 @@ class GatedListWatch:
         self.watch_rvs.append(kwargs["resource_version"])
         stream = self._inner.watch(**kwargs)
         step: asyncio.Future[WatchEvent] | None = None
+        cut: asyncio.Future[bool] | None = None
         try:
             while True:
                 step = asyncio.ensure_future(anext(stream))
@@ -258,6 +259,8 @@ class GatedListWatch:
                     return
                 yield event
         finally:
+            if cut is not None:
+                cut.cancel()  # cancelled while waiting: the cut waiter must not outlive us
             # The inner stream may be mid-step in its own task: stop that first, or
             # closing it fails ("already running") and would mask our cancellation.
             if step is not None and not step.done():
