@@ -4,17 +4,24 @@ The control plane is started once per session with the project's CRDs and RBAC
 installed. Tests that need a private instance (other apiserver flags, restarts that
 would disturb others) use ``control_plane_factory``. Component logs are attached to
 the report of any failing test that used a control plane.
+
+Every async test fails if it leaves asyncio tasks running (``no_leaked_tasks``, on for
+all of them); ``quiet_logs`` captures structlog events for the tests that ask for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from bgpctl.envtest import ControlPlane, ensure_binaries
 from bgpctl.envtest.binaries import find_binaries
@@ -84,6 +91,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ):
         for plane in _planes:
             report.sections.append(("control plane logs", plane.logs()))
+
+
+@pytest.fixture
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail the test if it leaves asyncio tasks running (they are cancelled first)."""
+    yield
+    current = asyncio.current_task()
+    leaked = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    # grpc.aio ends every call in a task of its own (a Cython coroutine, not ours), which
+    # its poller thread completes just after the call is cancelled or the channel closed.
+    foreign = [t for t in leaked if not isinstance(t.get_coro(), types.CoroutineType)]
+    if foreign:
+        await asyncio.wait(foreign, timeout=2.0)
+        leaked = [t for t in leaked if not t.done()]
+    for task in leaked:
+        task.cancel()
+    if leaked:
+        await asyncio.gather(*leaked, return_exceptions=True)
+        pytest.fail(f"test leaked asyncio tasks: {leaked!r}")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tasks_in_async_tests(request: pytest.FixtureRequest) -> None:
+    """``no_leaked_tasks`` for every async test (set up first, so checked last)."""
+    test = getattr(request.node, "obj", None)
+    if test is not None and inspect.iscoroutinefunction(test):
+        request.getfixturevalue("no_leaked_tasks")
+
+
+@pytest.fixture
+def quiet_logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """Capture structlog events instead of rendering them (rich tracebacks are slow)."""
+    with capture_logs() as logs:
+        yield logs
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -94,6 +94,10 @@ class RunOptions:
         )
 
 
+_DEFAULTS = RunOptions(local_endpoint="")
+"""Where the command-line defaults come from: one place for each default."""
+
+
 async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = None) -> None:
     """Run the node agent until stopped (signal) or cancelled (hard stop).
 
@@ -182,14 +186,14 @@ def run(
     ],
     gobgp_target: Annotated[
         str, typer.Option(help="gobgpd gRPC API: 127.0.0.1:PORT or unix:///path.")
-    ] = DEFAULT_GOBGP_TARGET,
+    ] = _DEFAULTS.gobgp_target,
     kubeconfig: Annotated[
         Path | None,
         typer.Option(envvar="KUBECONFIG", help="Kubeconfig (default: in-cluster or ~/.kube)."),
     ] = None,
     metrics_addr: Annotated[
         str, typer.Option(help="Bind address of /metrics ('0' disables).")
-    ] = "127.0.0.1:8086",
+    ] = _DEFAULTS.metrics_addr,
     health_addr: Annotated[
         str,
         typer.Option(
@@ -202,22 +206,22 @@ def run(
             "--leader-elect/--no-leader-elect",
             help="Compete for the Lease that guards the peering-policy controller.",
         ),
-    ] = True,
+    ] = _DEFAULTS.leader_elect,
     leader_election_namespace: Annotated[
         str, typer.Option(help="Namespace of the leader election Lease 'bgpctl-peering'.")
-    ] = "bgp-system",
+    ] = _DEFAULTS.leader_election_namespace,
     fib: Annotated[
         bool,
         typer.Option(
             "--fib/--no-fib", help="Program GoBGP's best paths into the kernel routing table."
         ),
-    ] = True,
+    ] = _DEFAULTS.fib,
     fib_protocol: Annotated[
         int, typer.Option(min=1, max=255, help="Route protocol number of the FIB routes.")
-    ] = DEFAULT_PROTOCOL,
+    ] = _DEFAULTS.fib_protocol,
     fib_table: Annotated[
         int, typer.Option(min=1, help="Kernel routing table of the FIB routes (254 = main).")
-    ] = MAIN_TABLE,
+    ] = _DEFAULTS.fib_table,
     fib_exclude: Annotated[
         list[str] | None,
         typer.Option(

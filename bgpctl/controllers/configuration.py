@@ -5,14 +5,16 @@ AS, router ID or listen port differ from what GoBGP runs, and reports in its own
 of ``status.nodes[]`` (server-side apply on the status subresource with the field
 manager ``bgpctl/<endpoint>``), so each status field has one writer.
 
-Differences from the Go original (seed-behaviour §2.2, §9):
+Differences from the Go original (``docs/differences.md``):
 
-- StartBgp only when the running config differs (W-CFG-2: the original restarted BGP at
-  every pod start, dropping sessions and paths);
+- StartBgp only when the running config differs (the original restarted BGP at every
+  pod start, dropping sessions and paths);
 - it also watches the local BGPEndpoint, so an address change re-resolves the router ID
   (the original relied on error backoff);
-- it writes only its node's entry, never the shared conditions (W-CFG-1);
-- objects other than ``default`` are ignored (W-CFG-3; admission rejects them anyway);
+- it writes only its node's entry, never the shared conditions (in the original
+  every pod wrote them, each overwriting the others);
+- objects other than ``default`` are ignored (the original acted on every object, several
+  of which fought over one speaker; admission rejects them anyway);
 - a router ID derived from an IPv6 address is a hash of the whole address, not its last
   32 bits (which collide for ``…:1::5`` and ``…:2::5``); see :func:`derive_router_id`.
 """
@@ -39,7 +41,7 @@ from bgpctl.gobgp.errors import GoBGPError
 from bgpctl.gobgp.types import Global
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import StatusWriter
+from bgpctl.runtime.client.interfaces import Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -125,7 +127,7 @@ class ConfigurationReconciler:
         self,
         *,
         cache: InformerCache,
-        client: StatusWriter,
+        client: Writer,
         gobgp: GoBGPClient,
         recorder: EventRecorder,
         local_endpoint: str,
@@ -212,6 +214,6 @@ class ConfigurationReconciler:
             "metadata": {"name": raw["metadata"]["name"]},
             "status": {"nodes": [entry]},
         }
-        await self._client.apply_status(
+        await self._client.status().apply(
             BGP_CONFIGURATIONS, body, field_manager=field_manager(self._endpoint), force=True
         )

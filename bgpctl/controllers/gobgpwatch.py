@@ -1,7 +1,7 @@
 """Full re-reconcile on every new GoBGP connection generation.
 
 A new generation means gobgpd may have restarted and lost everything (the Go original
-missed restarts between two health polls: W-GOB-3, and re-added peers wrongly: W-GOB-1).
+missed restarts between two health polls, and re-added every peer from the spec alone).
 This runnable waits for the generation to change and then triggers every per-node
 controller's resync ``Channel`` (whose handler enqueues every object of its kind), so
 the configuration is re-applied (StartBgp) and every session re-added, each by its own

@@ -1,7 +1,7 @@
 """PeeringPolicyReconciler: BGPPeeringPolicy -> the BGPSession objects it implies.
 
 Runs only on the elected leader (``needs_leader_election``; Lease ``bgpctl-peering``),
-never on a "designated" node (W-PP-1: the Go original picked the alphabetically first
+never on a "designated" node (the Go original picked the alphabetically first
 endpoint, which may have no agent at all).
 
 1. The policy's ``selector`` is matched against the BGPEndpoints in the informer cache.
@@ -12,26 +12,27 @@ endpoint, which may have no agent at all).
    changed or deleted), one session per client with ``localEndpoint`` = reflector and
    ``routeReflector.clusterID``.
 3. Missing sessions are created; owned sessions whose spec or policy label drifted are
-   patched back (W-PP-2: the original never corrected drift, e.g. a template change or
+   patched back (the original never corrected drift, e.g. a template change or
    a reflector swap); owned sessions no longer desired are deleted. "Owned" means a
    controller ownerReference with this policy's UID. A session that is not owned is
    never touched: a name clash is reported (``NameConflict``) and not adopted.
 4. Status: server-side apply on the status subresource as ``bgpctl-peering``:
    ``matchedEndpoints``, ``activeSessions`` (owned sessions that exist, observed in the
-   cache — not the desired count, W-PP-2), ``observedGeneration`` and condition
+   cache — not the desired count), ``observedGeneration`` and condition
    ``Ready``; skipped when nothing changed.
 
 Triggers: policy spec changes; any BGPEndpoint create/delete or label change enqueues
 *every* policy (policies are few, and this sees both old and new labels); owned-session
 changes and deletes enqueue the owning policy; the create/delete of a session without a
 controller reference enqueues every policy (it may clear or cause a ``NameConflict``).
-No polling when nothing matches (W-PP-2).
+No polling when nothing matches (the original polled every 5 s forever).
 
 Session names: ``<policy>-<a>--<b>`` (``a`` < ``b``, endpoint names sorted) when that
 is at most 253 characters and unique within the plan; otherwise
 ``<policy, cut to 100 chars>-<20 hex of SHA-256 over policy, a, b joined by NUL>``.
 The policy label is set only when the policy name is a valid label value (≤ 63
-chars, W-PP-3); the ownerReference always is.
+chars; the original used the name as is, so a longer one failed every create); the
+ownerReference always is.
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ class PeeringPolicyReconciler:
             },
         }
         try:
-            await self._client.apply_status(
+            await self._client.status().apply(
                 BGP_PEERING_POLICIES, body, field_manager=FIELD_MANAGER, force=True
             )
         except NotFound:

@@ -21,12 +21,12 @@ tagged with the session ("not found" counts as done; missing endpoints never blo
 then its own finalizer. The aggregate ``Configured`` / ``SessionEstablished`` conditions
 are not written here: one writer per field, and they come with the next slice.
 
-Differences from the Go original (seed-behaviour §2.3, §9): W-SES-1 (no status
-ping-pong: status writes do not re-trigger, no-op writes are skipped), W-SES-2
-(per-node finalizers), W-SES-3 (GoBGP is the source of truth for what is configured),
-W-SES-4 (endpoints and the configuration are watched), W-SES-5 (RR flag on the
-reflector only), W-SES-6 (per-endpoint port), W-PEV-1 (peer events matched on this
-node's sessions by either end).
+Differences from the Go original (``docs/differences.md``): no status ping-pong
+(status writes do not re-trigger, no-op writes are skipped); per-node finalizers;
+GoBGP is the source of truth for what is configured, not a memory lost on restart;
+endpoints and the configuration are watched; the route-reflector flag is set on the
+reflector only; each endpoint's own port; peer events are matched on this node's
+sessions by either end.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ from bgpctl.gobgp.types import (
 )
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import PatchType, ResourceType, StatusWriter, Writer
+from bgpctl.runtime.client.interfaces import PatchType, ResourceType, Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
@@ -80,7 +80,7 @@ from bgpctl.runtime.source import Channel
 log = structlog.get_logger(__name__)
 
 
-class KubeWriter(Writer, StatusWriter, Protocol):
+class KubeWriter(Writer, Protocol):
     """What the reconciler writes through (``KubeClient``)."""
 
 
@@ -340,7 +340,7 @@ class PeerEventWatcher:
 
 
 async def _apply_status(
-    client: StatusWriter,
+    client: Writer,
     rt: ResourceType,
     raw: dict[str, Any],
     status: dict[str, Any],
@@ -353,7 +353,7 @@ async def _apply_status(
         "status": status,
     }
     with contextlib.suppress(NotFound):  # deleted meanwhile
-        await client.apply_status(rt, body, field_manager=manager, force=True)
+        await client.status().apply(rt, body, field_manager=manager, force=True)
 
 
 def _request(obj: dict[str, Any]) -> Request:

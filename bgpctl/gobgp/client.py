@@ -22,7 +22,7 @@ from typing import Literal
 
 from bgpctl.gobgp import streams
 from bgpctl.gobgp._proto import family_pb2, service_pb2
-from bgpctl.gobgp.connection import DEFAULT_TARGET, Backoff, Connection
+from bgpctl.gobgp.connection import DEFAULT_BACKOFF, DEFAULT_TARGET, Connection
 from bgpctl.gobgp.convert import (
     family_to_pb,
     global_from_pb,
@@ -46,6 +46,7 @@ from bgpctl.gobgp.types import (
     Resync,
     TableInfo,
 )
+from bgpctl.runtime.backoff import Backoff
 
 DEFAULT_RPC_TIMEOUT = 10.0
 DEFAULT_LIST_TIMEOUT = 120.0
@@ -81,7 +82,7 @@ class GoBGPClient(PolicyMethods):
             ping_timeout: Deadline of one health ping, seconds.
             attempt_timeout: How long one connection attempt waits for gobgpd, seconds.
         """
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or DEFAULT_BACKOFF
         self._conn = Connection(
             target,
             backoff=self._backoff,

@@ -4,7 +4,7 @@
 a *sentinel stream* is open: a ``WatchEvent{peer}`` subscription whose END_OF_INIT reply
 proves the daemon answers. Why a stream and not only a periodic ping: gRPC re-dials
 transparently, so a gobgpd that restarts between two pings answers the next ping as if
-nothing happened (the Go original's W-GOB-3), with all its state gone. A stream cannot
+nothing happened (the Go original missed such restarts), with all its state gone. A stream cannot
 survive its server process: the restart breaks it at once, between pings or not. The
 periodic ``GetBgp`` ping still runs to catch a daemon that hangs with its socket open.
 
@@ -13,17 +13,15 @@ failed ping is treated as "gobgpd may have lost its state" (conservative: a tran
 hiccup also counts), so consumers re-reconcile everything when the generation changes;
 wait for that with ``wait_generation_change`` or iterate ``generations()``.
 
-Reconnection never gives up (the Go original stopped after one failed reconnect,
-W-GOB-2); only the first ``open`` has a deadline, so a process can fail fast at start.
+Reconnection never gives up (the Go original stopped after one failed reconnect); only
+the first ``open`` has a deadline, so a process can fail fast at start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import AsyncGenerator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 import grpc
@@ -31,6 +29,8 @@ import grpc.aio
 
 from bgpctl.gobgp._proto import service_pb2, service_pb2_grpc
 from bgpctl.gobgp.errors import GoBGPUnavailable
+from bgpctl.runtime import clock
+from bgpctl.runtime.backoff import Backoff
 
 if TYPE_CHECKING:
     from bgpctl.gobgp._proto.service_pb2_grpc import GobgpApiAsyncStub
@@ -57,27 +57,9 @@ _END_OF_INIT = service_pb2.WatchEventResponse.PeerEvent.END_OF_INIT
 _SENTINEL_REQUEST = service_pb2.WatchEventRequest(peer=service_pb2.WatchEventRequest.Peer())
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Bounded exponential backoff with jitter.
-
-    Delays grow ``initial * multiplier**n`` up to ``maximum`` (seconds); each is then
-    shortened by a random fraction up to ``jitter`` so that many clients restarted
-    together do not retry in lockstep, while never exceeding ``maximum``.
-    """
-
-    initial: float = 0.1
-    maximum: float = 2.0
-    multiplier: float = 2.0
-    jitter: float = 0.25
-
-    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
-        """Endless sequence of delays in seconds."""
-        rand = (rng or random).random
-        delay = self.initial
-        while True:
-            yield min(delay, self.maximum) * (1.0 - self.jitter * rand())
-            delay *= self.multiplier
+DEFAULT_BACKOFF = Backoff(duration=0.1, factor=2.0, jitter=0.25, cap=1.6)
+"""Between connection attempts: 0.1 s doubling, never more than 2 s (1.6 s + 25 % jitter),
+jittered so that many clients restarted together do not retry in lockstep."""
 
 
 class Connection:
@@ -102,7 +84,7 @@ class Connection:
             attempt_timeout: How long one connection attempt may wait for gobgpd, seconds.
         """
         self.target = target
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or DEFAULT_BACKOFF
         self._health_interval = health_interval
         self._ping_timeout = ping_timeout
         self._attempt_timeout = attempt_timeout
@@ -130,8 +112,7 @@ class Connection:
             raise RuntimeError("connection already opened")
         self._channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
         self._stub = service_pb2_grpc.GobgpApiStub(self._channel)
-        loop = asyncio.get_running_loop()
-        deadline = None if connect_timeout is None else loop.time() + connect_timeout
+        deadline = None if connect_timeout is None else clock.now() + connect_timeout
         try:
             await self._reconnect(deadline)
         except BaseException:
@@ -238,7 +219,6 @@ class Connection:
             await self._reconnect(None)
 
     async def _reconnect(self, deadline: float | None) -> None:
-        loop = asyncio.get_running_loop()
         last: Exception | None = None
         for delay in self._backoff.delays():
             try:
@@ -254,11 +234,12 @@ class Connection:
                     "gobgp connected", extra={"target": self.target, "generation": self._generation}
                 )
                 return
-            if deadline is not None and loop.time() + delay > deadline:
+            if deadline is not None and clock.now() + delay > deadline:
                 raise GoBGPUnavailable(
                     f"cannot connect to gobgpd at {self.target}: {last}"
                 ) from last
             await asyncio.sleep(delay)
+        raise GoBGPUnavailable(f"cannot connect to gobgpd at {self.target}: {last}") from last
 
     async def _attempt(
         self,

@@ -4,10 +4,11 @@ Defined sets, statements, policies and policy assignments.
 
 GoBGP's delete calls have two modes: ``all=true`` deletes the whole object, ``all=false``
 removes only the entries listed in the request, and with none listed silently does
-nothing (the Go original's W-RP-3). The methods here name the two modes apart:
-``delete_*`` removes the whole object, ``remove_*`` the listed entries. Replacement is
-never done by GoBGP: adding a defined set that exists appends to it, adding a policy
-whose statements exist fails with ``statement ... already defined`` (``AlreadyExists``).
+nothing (the Go original deleted that way, so its deletes did nothing). The methods
+here name the two modes apart: ``delete_*`` removes the whole object, ``remove_*`` the
+listed entries. Replacement is never done by GoBGP: adding a defined set that exists
+appends to it, adding a policy whose statements exist fails with ``statement ...
+already defined`` (``AlreadyExists``).
 """
 
 from __future__ import annotations

@@ -32,11 +32,12 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from bgpctl.gobgp._proto import path_pb2, service_pb2
-from bgpctl.gobgp.connection import Backoff, Connection
+from bgpctl.gobgp.connection import DEFAULT_BACKOFF, Connection
 from bgpctl.gobgp.convert import path_from_pb
 from bgpctl.gobgp.convert_peer import peer_event_from_pb
 from bgpctl.gobgp.errors import ConversionError, GoBGPError, GoBGPUnavailable, map_grpc_errors
 from bgpctl.gobgp.types import BestPathEvent, Path, PeerEvent, Resync
+from bgpctl.runtime.backoff import Backoff
 
 log = logging.getLogger("bgpctl.gobgp")
 
@@ -105,7 +106,7 @@ async def watch_peers(
     Note that GoBGP's peer events carry no per-family counters.
     """
     request = _Request(peer=_Request.Peer())
-    async for item in _subscriptions(conn, request, backoff=backoff or Backoff()):
+    async for item in _subscriptions(conn, request, backoff=backoff or DEFAULT_BACKOFF):
         if isinstance(item, Resync):
             yield item
         elif item.HasField("peer"):
@@ -158,7 +159,9 @@ async def watch_best_path_messages(
         dump_expected = init and await get_started()
 
     awaiting_dump = False
-    subscriptions = _subscriptions(conn, request, backoff=backoff or Backoff(), prepare=prepare)
+    subscriptions = _subscriptions(
+        conn, request, backoff=backoff or DEFAULT_BACKOFF, prepare=prepare
+    )
     async with aclosing(subscriptions) as stream:
         async for item in stream:
             if isinstance(item, Resync):

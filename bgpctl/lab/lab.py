@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -194,7 +193,7 @@ class LocalLab:
         ]
         node.gobgpd = _spawn(argv, node.workdir / "gobgpd.log")
         _wait(
-            lambda: _accepts(node.socket_path),
+            lambda: netns.accepts(node.socket_path),
             node.gobgpd,
             node.workdir / "gobgpd.log",
             f"gobgpd in {node.namespace}",
@@ -332,14 +331,3 @@ def _wait(check: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, w
             raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail(log, 20)}")
         time.sleep(0.05)
     raise RuntimeError(f"{what} not ready within 15s:\n{tail(log, 20)}")
-
-
-def _accepts(path: Path) -> bool:
-    if not path.exists():
-        return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True

@@ -1,8 +1,10 @@
-"""Network namespaces and a bridged L2 segment through ``ip`` (iproute2), synchronously.
+"""Network namespaces through ``ip`` (iproute2), synchronously: the one helper for them.
 
-The segment is a hub namespace holding a Linux bridge; every node namespace gets one
-veth whose other end is a bridge port in the hub. Only veth and bridge are used (the
-kernel here has no ``dummy`` driver).
+``bgp lab`` builds its bridged L2 segment from these functions: a hub namespace holding
+a Linux bridge, and in every node namespace one veth whose other end is a bridge port in
+the hub. The test lab (``bgpctl.testing.netns``) builds on the same functions for its
+namespaces, veth pairs and gobgpd sockets. Only veth and bridge are used (the kernel
+here has no ``dummy`` driver).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
+from pathlib import Path
 
 PREFIX = "bgplab-"
 BRIDGE = "br0"
@@ -38,6 +42,18 @@ def list_namespaces(prefix: str = PREFIX) -> list[str]:
     return names
 
 
+def accepts(path: Path) -> bool:
+    """Whether a unix socket at ``path`` accepts a connection (a daemon is listening)."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 def add_namespace(name: str) -> None:
     """Create namespace ``name`` with loopback up."""
     ip("netns", "add", name)
@@ -59,9 +75,14 @@ def attach(node_ns: str, ifname: str, hub_ns: str, port: str, addrs: list[str]) 
     ip("-n", hub_ns, "link", "set", port, "master", BRIDGE)
     ip("-n", hub_ns, "link", "set", port, "up")
     for cidr in addrs:
-        extra = ["nodad"] if ":" in cidr else []
-        ip("-n", node_ns, "addr", "add", cidr, "dev", ifname, *extra)
+        add_address(node_ns, ifname, cidr)
     ip("-n", node_ns, "link", "set", ifname, "up")
+
+
+def add_address(ns: str, ifname: str, cidr: str) -> None:
+    """Add an address to an interface (IPv6 without DAD, so it is usable at once)."""
+    extra = ["nodad"] if ":" in cidr else []
+    ip("-n", ns, "addr", "add", cidr, "dev", ifname, *extra)
 
 
 def pids(ns: str) -> list[int]:

@@ -10,7 +10,8 @@ renders the registry) and its health probe handlers (``pkg/healthz``):
 * ``?exclude=name`` (repeatable) skips a check, listed as ``[+]name excluded: ok``.
 * ``/healthz/<name>`` and ``/readyz/<name>`` run one check: 200 ``ok``, or 500
   ``internal server error: <reason>``; an unknown name is 404.
-* ``/metrics`` negotiates the text or OpenMetrics format from ``Accept``, and gzip.
+* ``/metrics`` is prometheus_client's own aiohttp handler: the text or OpenMetrics
+  format from ``Accept``, gzip, and ``?name[]=`` to select metric families.
 
 Why aiohttp rather than ``asyncio.start_server``: it is already installed and pinned
 as kubernetes-asyncio's transport, so it adds nothing to the image, and it brings
@@ -35,7 +36,7 @@ from typing import Protocol
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from bgpctl.metrics.registry import REGISTRY
 
@@ -154,21 +155,12 @@ class ProbeServer:
     def _application(self) -> web.Application:
         app = web.Application()
         if self._registry is not None:
-            app.router.add_get("/metrics", self._metrics)
+            app.router.add_get("/metrics", make_aiohttp_handler(self._registry))
         for endpoint, checks in (("healthz", self._healthz), ("readyz", self._readyz)):
             if checks is not None:
                 app.router.add_get(f"/{endpoint}", _aggregate_handler(endpoint, checks))
                 app.router.add_get(f"/{endpoint}/{{name}}", _single_handler(checks))
         return app
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        assert self._registry is not None
-        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        response = web.Response(
-            body=encoder(self._registry), headers={"Content-Type": content_type}
-        )
-        response.enable_compression()
-        return response
 
 
 def _aggregate_handler(endpoint: str, checks: CheckSet) -> _Handler:

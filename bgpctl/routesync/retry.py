@@ -1,6 +1,7 @@
 """RetrySchedule: failed routes, their last error, and when each is tried again.
 
-Delays double per consecutive failure of a key, from ``base`` up to ``cap`` seconds. One
+Delays follow a :class:`~bgpctl.runtime.backoff.Backoff` per consecutive failure of a key
+(doubling from ``base`` up to ``cap`` seconds, no jitter). One
 loop timer (``loop.call_at``) fires for the earliest due key; due keys are handed to a
 callback (the engine marks them dirty). Time is the event loop's clock.
 """
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from bgpctl.routesync.errors import RouteSyncError
 from bgpctl.routesync.status import RouteFailure
 from bgpctl.routesync.types import RouteKey
+from bgpctl.runtime import clock
+from bgpctl.runtime.backoff import Backoff
 
 
 class RetrySchedule:
@@ -29,8 +32,7 @@ class RetrySchedule:
             cap: longest delay, seconds.
             on_due: called from the loop with the keys whose retry time has come.
         """
-        self._base = base
-        self._cap = cap
+        self._backoff = Backoff(duration=base, factor=2.0, cap=cap)
         self._on_due = on_due
         self.failures: dict[RouteKey, RouteFailure] = {}
         self._heap: list[tuple[float, RouteKey]] = []
@@ -43,7 +45,7 @@ class RetrySchedule:
         """Record a failure of ``key`` at loop time ``now`` and schedule its retry."""
         previous = self.failures.get(key)
         attempts = previous.attempts + 1 if previous else 1
-        retry_at = now + min(self._cap, self._base * 2 ** (attempts - 1))
+        retry_at = now + self._backoff.delay(attempts - 1)
         failure = RouteFailure(error=error, attempts=attempts, retry_at=retry_at)
         self.failures[key] = failure
         heapq.heappush(self._heap, (retry_at, key))
@@ -74,7 +76,7 @@ class RetrySchedule:
 
     def _fire(self) -> None:
         self._timer = None
-        now = asyncio.get_running_loop().time()
+        now = clock.now()
         due = []
         heap, failures = self._heap, self.failures
         while heap and heap[0][0] <= now:

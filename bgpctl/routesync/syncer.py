@@ -40,6 +40,7 @@ from bgpctl.routesync.retry import RetrySchedule
 from bgpctl.routesync.status import NoopSyncMetrics, SyncMetrics, SyncStatus
 from bgpctl.routesync.table import RouteTable
 from bgpctl.routesync.types import Change, Op, OpKind, Route, RouteKey
+from bgpctl.runtime import clock
 
 log = structlog.get_logger(__name__)
 
@@ -308,17 +309,16 @@ class RouteSyncer:
             op_keys.append(key)
         if not ops:
             return
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = clock.now()
         try:
             errors = await self._table.write(ops)
         except Exception as exc:  # the table is unusable: every op failed, retry later
             log.warning("route write failed", routes=len(ops), error=str(exc))
             error = RouteSyncError(getattr(exc, "errno", 0) or 0, str(exc))
             errors = dict.fromkeys(range(len(ops)), error)
-        self._settle(ops, op_keys, errors, loop.time())
+        self._settle(ops, op_keys, errors, clock.now())
         self._metrics.batch_written(
-            routes=len(ops), failures=len(errors), seconds=loop.time() - started
+            routes=len(ops), failures=len(errors), seconds=clock.now() - started
         )
         self._metrics.routes_changed(installed=len(installed), failed=len(failures))
 

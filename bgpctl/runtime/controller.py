@@ -31,13 +31,16 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import structlog
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.reconcile import Reconciler, Request, Result, TerminalError
+from bgpctl.runtime.runnable import CacheSyncTimeoutError
 from bgpctl.runtime.source import Source
 from bgpctl.runtime.workqueue import (
     SHUTDOWN,
@@ -65,15 +68,9 @@ RESULTS: Final = (RESULT_ERROR, RESULT_REQUEUE_AFTER, RESULT_REQUEUE, RESULT_SUC
 
 
 def _new_reconcile_id() -> str:
-    # A random (version 4 shaped) UUID. uuid.uuid4() reads os.urandom on every call;
-    # the PRNG is unique enough to correlate log lines and costs a third as much.
-    bits = random.getrandbits(128) & ~(0xF << 76) & ~(0x3 << 62) | (0x4 << 76) | (0x2 << 62)
-    h = f"{bits:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-class CacheSyncTimeoutError(Exception):
-    """A source did not sync within ``cache_sync_timeout``; the controller did not start."""
+    # A random version 4 UUID. uuid.uuid4() reads os.urandom on every call; the PRNG is
+    # unique enough to correlate log lines and costs less.
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 class ReconcileTimeoutError(Exception):
@@ -299,8 +296,7 @@ class Controller:
             await asyncio.sleep(0)
 
     async def _reconcile_handler(self, request: Request) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = clock.now()
         if request.namespace:
             tokens = bind_contextvars(
                 controller=self.name,
@@ -321,7 +317,7 @@ class Controller:
         finally:
             reset_contextvars(**tokens)
             if self._metrics is not None:
-                self._metrics.time.observe(loop.time() - started)
+                self._metrics.time.observe(clock.now() - started)
 
     async def _call_reconciler(self, request: Request) -> Result:
         timeout = self.options.reconcile_timeout

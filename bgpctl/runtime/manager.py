@@ -52,6 +52,7 @@ from typing import Any
 
 import structlog
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.healthz import CheckFailedError, Checks, HealthCheck, ping
 from bgpctl.runtime.leaderelection import (
     DEFAULT_LEASE_DURATION,
@@ -65,6 +66,7 @@ from bgpctl.runtime.leaderelection import (
 )
 from bgpctl.runtime.runnable import (
     Cache,
+    CacheSyncTimeoutError,
     Runnable,
     RunnableGroups,
     Server,
@@ -87,10 +89,6 @@ class ManagerError(Exception):
 
 class RunnableError(ManagerError):
     """A runnable (or cache, or server) failed or exited; ``__cause__`` says why."""
-
-
-class CacheSyncTimeoutError(ManagerError):
-    """Caches did not sync within ``cache_sync_timeout``."""
 
 
 class LeaderElectionLostError(ManagerError):
@@ -182,8 +180,8 @@ class Manager:
         self._stop_requested = False
         self._stop_signal: asyncio.Future[None] | None = None
         self._fatal_signal: asyncio.Future[None] | None = None
-        self._error: ManagerError | None = None
-        self._fatal: ManagerError | None = None
+        self._error: Exception | None = None
+        self._fatal: Exception | None = None
         self._serving = asyncio.Event()
         self._elected = asyncio.Event()
         self._caches_synced = False
@@ -300,7 +298,7 @@ class Manager:
                     log.info("stopping manager gracefully")
                     clean = await groups.drain(
                         reversed(_Group),
-                        deadline=loop.time() + self._options.graceful_shutdown_timeout,
+                        deadline=clock.now() + self._options.graceful_shutdown_timeout,
                         abort=self._fatal_signal,
                     )
                 if self._fatal is not None or not clean:
@@ -372,7 +370,7 @@ class Manager:
     def _on_exit(self, name: str, exc: BaseException | None) -> None:
         if isinstance(exc, LeaderElectionLostError):
             self._fail(exc, fatal=True)
-        elif isinstance(exc, ManagerError):
+        elif isinstance(exc, ManagerError | CacheSyncTimeoutError):
             self._fail(exc)
         elif exc is None:
             self._fail(RunnableError(f"{name} exited unexpectedly"))
@@ -383,7 +381,7 @@ class Manager:
             error.__cause__ = exc
             self._fail(error)
 
-    def _fail(self, error: ManagerError, *, fatal: bool = False) -> None:
+    def _fail(self, error: Exception, *, fatal: bool = False) -> None:
         log.error("stopping manager", error=str(error), cause=repr(error.__cause__))
         if self._error is None:
             self._error = error

@@ -38,6 +38,7 @@ from typing import Any
 
 import structlog
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.client.errors import ApiConnectionError, is_not_found, is_retriable
 from bgpctl.runtime.client.interfaces import EVENTS, KubeObject, PatchType, Writer
 
@@ -213,15 +214,14 @@ class EventRecorder:
                 self._queue.task_done()
 
     async def _record(self, ev: KubeObject) -> None:
-        loop = asyncio.get_running_loop()
         spam_key = self._object_key(ev)
         bucket = self._buckets.get(spam_key)
         if bucket is None:
-            bucket = _TokenBucket(self._spam_qps, self._spam_burst, loop.time())
+            bucket = _TokenBucket(self._spam_qps, self._spam_burst, clock.now())
             self._buckets[spam_key] = bucket
             if len(self._buckets) > MAX_CACHED_EVENTS:
                 self._buckets.popitem(last=False)
-        if not bucket.try_accept(loop.time()):
+        if not bucket.try_accept(clock.now()):
             self.dropped += 1
             log.debug("event rate limited", reason=ev["reason"])
             return

@@ -15,8 +15,8 @@ group, each watched by a supervisor, stopped group by group).
 * A :class:`Server` (metrics, probes) is started first and waited for until bound.
 
 Upstream: a runnable without ``NeedLeaderElection`` defaults to *needing* election;
-we default to not needing it, because almost everything bgpctl runs is per node (the
-seed's lesson W-PP-1: only peering-policy materialisation wants a single leader), so
+we default to not needing it, because almost everything bgpctl runs is per node (only
+peering-policy materialisation wants a single leader), so
 the exception should be the one that is declared.
 Upstream: ``Start`` returning nil is a normal end; here ``start`` returning while the
 manager runs is an unexpected exit that stops the manager, because everything we run
@@ -30,6 +30,16 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from bgpctl.runtime import clock
+
+
+class CacheSyncTimeoutError(Exception):
+    """Caches or event sources did not sync within the allowed time; nothing was started.
+
+    Raised by the manager (its caches) and by a controller (its sources) alike, so one
+    ``except`` catches both.
+    """
 
 
 class Runnable(Protocol):
@@ -164,13 +174,12 @@ class RunnableGroups:
         Returns False when ``deadline`` (loop time) passes or ``abort`` completes
         first; the remaining tasks are then left to :meth:`cancel_all`.
         """
-        loop = asyncio.get_running_loop()
         for group in order:
             pending = {task for task in self._tasks[group] if not task.done()}
             for task in pending:
                 task.cancel()
             while pending:
-                remaining = deadline - loop.time()
+                remaining = deadline - clock.now()
                 if abort.done() or remaining <= 0:
                     return False
                 done, _ = await asyncio.wait(

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.cache.interfaces import KubeObject
 from bgpctl.runtime.cache.keys import object_key
 from bgpctl.runtime.cache.listwatch import ObjectList, WatchEvent, WatchEventType
@@ -208,9 +209,8 @@ class FakeListerWatcher:
         self, *, resource_version: str, timeout_seconds: int, allow_watch_bookmarks: bool
     ) -> AsyncIterator[WatchEvent]:
         """WATCH: replay after ``resource_version``, then live events until timeout."""
-        loop = asyncio.get_running_loop()
         self.watch_calls.append(
-            WatchCall(resource_version, timeout_seconds, allow_watch_bookmarks, loop.time())
+            WatchCall(resource_version, timeout_seconds, allow_watch_bookmarks, clock.now())
         )
         if self._watch_script:
             scripted = self._watch_script.popleft()
@@ -230,12 +230,12 @@ class FakeListerWatcher:
         else:
             start = int(resource_version)
             backlog = [event for rv, event in self._history if rv > start]
-        deadline = loop.time() + timeout_seconds
+        deadline = clock.now() + timeout_seconds
         try:
             for event in backlog:
                 yield WatchEvent(event.type, self._out(event.object))
             while True:
-                remaining = deadline - loop.time()
+                remaining = deadline - clock.now()
                 if remaining <= 0:
                     return
                 try:

@@ -27,6 +27,7 @@ from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.client.errors import (
     AlreadyExists,
     ApiConnectionError,
@@ -165,7 +166,7 @@ class InMemoryLock:
 
     async def _enter(self, op: str) -> None:
         self.calls[op] += 1
-        self.log.append((asyncio.get_running_loop().time(), op))
+        self.log.append((clock.now(), op))
         if delay := self._delays.get(op):
             await asyncio.sleep(delay)
         if self._partitioned:
@@ -180,7 +181,7 @@ def virtual_wall_clock() -> datetime:
     Pass as ``LeaderElectionConfig.wall_clock`` so that records written at different
     virtual times differ even when no real time passed between them.
     """
-    return _EPOCH + timedelta(seconds=asyncio.get_running_loop().time())
+    return _EPOCH + timedelta(seconds=clock.now())
 
 
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)

@@ -22,7 +22,8 @@ leaves loopback. A stale socket left by ``kill -9`` makes a new gobgpd exit with
 "address already in use", so ``start()`` removes it first.
 
 Needs root and ``ip`` (iproute2). Synchronous on purpose: usable from sync fixtures,
-scripts and ``asyncio.to_thread``.
+scripts and ``asyncio.to_thread``. Namespaces are made, joined and removed by
+:mod:`bgpctl.lab.netns`, the one namespace helper ``bgp lab`` uses too.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bgpctl.lab import netns
+from bgpctl.lab.netns import ip
 
 PREFIX = "bgpt-"
 DEFAULT_GOBGPD = Path("/usr/bin/gobgpd")
@@ -50,15 +53,6 @@ _RUN_RE = re.compile(r"^bgpt-p(\d+)x[0-9a-f]{4}-")
 
 def _new_run_id() -> str:
     return f"p{os.getpid()}x{secrets.token_hex(2)}"
-
-
-def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``ip <args>`` and return the completed process.
-
-    Raises:
-        subprocess.CalledProcessError: ``check`` and a non-zero exit (stderr included).
-    """
-    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True, timeout=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +77,11 @@ class Netns:
 
     def add_address(self, ifname: str, cidr: str) -> None:
         """Add an address to an interface (IPv6 without DAD, so it is usable at once)."""
-        extra = ["nodad"] if ":" in cidr else []
-        self.ip("addr", "add", cidr, "dev", ifname, *extra)
+        netns.add_address(self.name, ifname, cidr)
 
     def pids(self) -> list[int]:
         """Processes whose network namespace is this one."""
-        out = ip("netns", "pids", self.name, check=False).stdout
-        return [int(p) for p in out.split()]
+        return netns.pids(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +162,7 @@ class GoBGPD:
                 raise RuntimeError(
                     f"gobgpd exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
-            if _accepts(self.socket_path):
+            if netns.accepts(self.socket_path):
                 return
             time.sleep(0.02)
         self.kill()
@@ -218,17 +210,6 @@ class GoBGPD:
         return None
 
 
-def _accepts(path: Path) -> bool:
-    if not path.exists():
-        return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True
-
-
 class Lab:
     """Owner of namespaces, veths and daemons; ``close()`` removes them all."""
 
@@ -260,9 +241,8 @@ class Lab:
     def netns(self, name: str) -> Netns:
         """Create namespace ``bgpt-<run>-<name>`` with loopback up."""
         ns = Netns(f"{PREFIX}{self.run_id}-{name}")
-        ip("netns", "add", ns.name)
-        self._netns.append(ns)
-        ns.ip("link", "set", "lo", "up")
+        self._netns.append(ns)  # recorded first: a half-made namespace is removed too
+        netns.add_namespace(ns.name)
         return ns
 
     def veth(
@@ -335,11 +315,8 @@ def _cleanup(namespaces: Sequence[Netns], daemons: Sequence[GoBGPD]) -> None:
     for daemon in daemons:
         with contextlib.suppress(Exception):
             daemon.kill()
-    for ns in namespaces:
-        for pid in ns.pids():  # anything else started inside (e.g. a bgp agent)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        ip("netns", "del", ns.name, check=False)
+    for ns in namespaces:  # anything else started inside (e.g. a bgp agent) is killed too
+        netns.remove_namespace(ns.name)
 
 
 def remove_stale() -> list[str]:
@@ -350,8 +327,7 @@ def remove_stale() -> list[str]:
     Returns the names removed.
     """
     removed = []
-    for line in ip("netns", "list", check=False).stdout.splitlines():
-        name = line.split()[0] if line.strip() else ""
+    for name in netns.list_namespaces(PREFIX):
         match = _RUN_RE.match(name)
         if match is None or _alive(int(match.group(1))):
             continue

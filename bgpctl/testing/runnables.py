@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bgpctl.runtime import clock
+
 
 class Journal:
     """Ordered record of what the fakes did, with loop times."""
@@ -18,7 +20,7 @@ class Journal:
         self.entries: list[tuple[float, str]] = []
 
     def write(self, event: str) -> None:
-        self.entries.append((asyncio.get_running_loop().time(), event))
+        self.entries.append((clock.now(), event))
 
     def events(self, suffix: str | None = None) -> list[str]:
         """Event strings in order, optionally only those ending with ``suffix``."""

@@ -25,8 +25,8 @@ from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_SESSIONS
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.types import Path
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import Lab, Netns, remove_stale
@@ -51,7 +51,10 @@ def _root_only() -> None:
 
 def gobgp_client(target: str) -> GoBGPClient:
     return GoBGPClient(
-        target, backoff=Backoff(initial=0.05, maximum=0.5), health_interval=1.0, attempt_timeout=2.0
+        target,
+        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
+        health_interval=1.0,
+        attempt_timeout=2.0,
     )
 
 

@@ -28,7 +28,7 @@ from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_
 from bgpctl.controllers.sessionpeer import finalizer
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import GoBGPD, Lab, remove_stale
@@ -75,7 +75,10 @@ def _no_stale_namespaces() -> None:
 def gobgp_client(target: str) -> GoBGPClient:
     """Quick reconnects, so a gobgpd restart is noticed within a second."""
     return GoBGPClient(
-        target, backoff=Backoff(initial=0.05, maximum=0.5), health_interval=1.0, attempt_timeout=2.0
+        target,
+        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
+        health_interval=1.0,
+        attempt_timeout=2.0,
     )
 
 

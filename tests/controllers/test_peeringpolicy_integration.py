@@ -219,7 +219,7 @@ async def test_mesh_lifecycle(control_plane_factory: Callable[..., ControlPlane]
             what="counts 2/1",
         )
 
-        # Template change: the existing session is updated (W-PP-2).
+        # Template change: the existing session is updated (drift is corrected).
         await kube.patch(
             BGP_PEERING_POLICIES,
             "m",

@@ -20,7 +20,7 @@ from typing import TypeVar
 import pytest
 
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.testing.gobgp_build import (
     DEFAULT_VERSION,
     GoBGPBinaries,
@@ -118,7 +118,7 @@ def make_client(target: str, **options: float) -> GoBGPClient:
     settings: dict[str, float] = {"health_interval": 1.0, "attempt_timeout": 2.0, **options}
     return GoBGPClient(
         target,
-        backoff=Backoff(initial=0.05, maximum=0.5),
+        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
         health_interval=settings["health_interval"],
         attempt_timeout=settings["attempt_timeout"],
     )

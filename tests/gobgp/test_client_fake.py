@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.errors import AlreadyExists, InvalidArgument, NotFound, NotStarted
 from bgpctl.gobgp.policy import PolicyAssignment, PolicyDirection
 from bgpctl.gobgp.types import IPV4_UNICAST, IPV6_UNICAST, Global, Path, PeerSpec
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.testing.gobgp import serve_fake_gobgp
 
 NEIGHBOR = ipaddress.ip_address("2001:db8:ab::2")
@@ -33,7 +33,7 @@ def v6_paths(n: int) -> list[Path]:
 async def gobgp() -> AsyncIterator[GoBGPClient]:
     async with (
         serve_fake_gobgp() as fake,
-        GoBGPClient(fake.target, backoff=Backoff(0.02, 0.2)) as client,
+        GoBGPClient(fake.target, backoff=Backoff(duration=0.02, factor=2.0, cap=0.2)) as client,
     ):
         yield client
 

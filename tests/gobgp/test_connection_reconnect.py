@@ -15,11 +15,12 @@ import socket
 import pytest
 
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
+from bgpctl.gobgp.connection import DEFAULT_BACKOFF
 from bgpctl.gobgp.errors import GoBGPUnavailable
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.testing.gobgp import FakeGoBGP, serve_fake_gobgp
 
-FAST = Backoff(initial=0.02, maximum=0.2)
+FAST = Backoff(duration=0.02, factor=2.0, cap=0.2)
 
 
 def client(
@@ -129,10 +130,10 @@ async def test_calls_after_close_raise_unavailable() -> None:
             await gobgp.wait_connected()
 
 
-def test_backoff_is_bounded_jittered_and_growing() -> None:
-    backoff = Backoff(initial=0.1, maximum=2.0, multiplier=2.0, jitter=0.25)
-    delays = backoff.delays(random.Random(7))
+def test_default_backoff_is_bounded_jittered_and_growing() -> None:
+    rng = random.Random(7)
+    delays = DEFAULT_BACKOFF.delays(rng.random)
     values = [next(delays) for _ in range(12)]
-    assert all(0.075 <= v <= 2.0 for v in values)
-    assert values[0] <= 0.1 and values[-1] >= 1.5
+    assert all(0.1 <= v <= 2.0 for v in values)
+    assert values[0] <= 0.125 and values[-1] >= 1.6
     assert len(set(values)) == len(values)  # jittered

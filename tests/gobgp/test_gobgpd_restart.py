@@ -2,7 +2,7 @@
 
 Runs once per GoBGP build. Health pings are set to an hour where the point is that
 only the sentinel stream can notice: a gobgpd restarted between two pings answers the
-next ping as if nothing happened (the Go original missed exactly that, W-GOB-3).
+next ping as if nothing happened (the Go original missed exactly that).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from contextlib import aclosing
 
 from bgpctl.gobgp._proto import peer_pb2
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.types import (
     BestPathEvent,
     Global,
@@ -24,11 +23,12 @@ from bgpctl.gobgp.types import (
     Resync,
     SessionState,
 )
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.testing.gobgp import serve_fake_gobgp
 
 from .conftest import take
 
-FAST = Backoff(initial=0.02, maximum=0.2)
+FAST = Backoff(duration=0.02, factor=2.0, cap=0.2)
 P1 = Path(ipaddress.ip_network("2001:db8:1::/48"), (ipaddress.ip_address("2001:db8::1"),))
 P2 = Path(ipaddress.ip_network("192.0.2.0/24"), (ipaddress.ip_address("198.51.100.1"),))
 

@@ -1,5 +1,5 @@
 """ProbeServer over real sockets: /healthz, /readyz (aggregate, verbose, exclude,
-per-check) and /metrics (formats, gzip), on 127.0.0.1 with an ephemeral port.
+per-check) and /metrics (formats, gzip, name selection), on 127.0.0.1 with an ephemeral port.
 
 Uses the runtime's ``Checks`` and a private registry; the manager's wiring of the
 same server is in tests/runtime/test_manager_http.py.
@@ -130,6 +130,14 @@ async def test_metrics_gzip(served: dict[str, Any]) -> None:
     async with served["session"].get("/metrics", headers=headers, auto_decompress=False) as r:
         assert r.headers["Content-Encoding"] == "gzip"
         assert b"bgpctl_test_things_total" in gzip.decompress(await r.read())
+
+
+async def test_metrics_selects_families_by_name(served: dict[str, Any]) -> None:
+    status, body = await fetch(served["session"], "/metrics", params={"name[]": "nothing_here"})
+    assert status == 200 and "bgpctl_test_things" not in body
+    wanted = {"name[]": "bgpctl_test_things_total"}
+    status, body = await fetch(served["session"], "/metrics", params=wanted)
+    assert "bgpctl_test_things_total 3.0" in body
 
 
 async def test_head_is_answered(served: dict[str, Any]) -> None:

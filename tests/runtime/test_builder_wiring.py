@@ -19,7 +19,7 @@ from bgpctl.runtime.reconcile import Request, Result
 from bgpctl.runtime.source import Channel
 from bgpctl.testing.informer import FakeInformer
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs"), pytest.mark.looptime]
+pytestmark = [pytest.mark.usefixtures("quiet_logs"), pytest.mark.looptime]
 
 GROUP = "bgp.miloapis.com"
 

@@ -22,7 +22,7 @@ from bgpctl.metrics.controller import PrometheusControllerMetricsProvider
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs"), pytest.mark.looptime]
+pytestmark = [pytest.mark.usefixtures("quiet_logs"), pytest.mark.looptime]
 
 REQ = Request(name="peer-a")
 

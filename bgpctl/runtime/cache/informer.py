@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from bgpctl.runtime import clock
+from bgpctl.runtime.backoff import BackoffManager
 from bgpctl.runtime.cache.fifo import Delta, DeltaType, FIFOClosedError, RealFIFO
 from bgpctl.runtime.cache.interfaces import (
     DeletedFinalStateUnknown,
@@ -43,7 +45,7 @@ from bgpctl.runtime.cache.interfaces import (
     ResourceEventHandler,
 )
 from bgpctl.runtime.cache.listwatch import ListerWatcher
-from bgpctl.runtime.cache.reflector import DEFAULT_MIN_WATCH_TIMEOUT, BackoffManager, Reflector
+from bgpctl.runtime.cache.reflector import DEFAULT_MIN_WATCH_TIMEOUT, Reflector
 from bgpctl.runtime.cache.store import IndexedStore, IndexFunc
 
 log = structlog.get_logger("bgpctl.runtime.cache.informer")
@@ -357,7 +359,7 @@ class SharedIndexInformer:
 
     @staticmethod
     def _now() -> float:
-        return asyncio.get_running_loop().time()
+        return clock.now()
 
 
 def _resource_version(obj: KubeObject) -> Any:

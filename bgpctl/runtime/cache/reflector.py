@@ -1,8 +1,7 @@
 """The reflector: LIST, then WATCH from the list's resourceVersion, into a store.
 
 Mirrors client-go ``tools/cache/reflector.go`` (``ListAndWatch``, ``watch``,
-``handleAnyWatch``, ``relistResourceVersion``) and the backoff manager of
-``apimachinery/pkg/util/wait``. The rules it keeps:
+``handleAnyWatch``, ``relistResourceVersion``). The rules it keeps:
 
 - The first LIST asks for RV "0" (any cached state); later relists ask for the last
   synced RV; an Expired/Gone or "too large" answer marks the RV unavailable and the
@@ -18,8 +17,12 @@ Mirrors client-go ``tools/cache/reflector.go`` (``ListAndWatch``, ``watch``,
   backoff step and re-watches; 410 Expired, a "very short watch" (under 1 s, no
   events) and any other error return to the outer loop, which waits one backoff step
   and relists.
-- Backoff: 0.8 s, ×2, capped at 30 s, jitter 1.0 (up to double), reset when no
-  backoff was needed for 2 minutes.
+- A 500 from the watch is retried in place (no relist) only within
+  ``max_internal_error_retry_duration`` of the first one (default 0: never); as
+  client-go's ``retryWithDeadline`` the window starts over when the previous 500 is a
+  minute old, and after it has closed.
+- Backoff (:data:`DEFAULT_BACKOFF`): 0.8 s, ×2, capped at 30 s, jitter 1.0 (up to
+  double), reset when no backoff was needed for 2 minutes.
 
 Upstream: the reflector also supports watch-list streaming, pagination and a
 pluggable watch error handler; we keep only the classic list+watch (the seam stays:
@@ -36,6 +39,8 @@ from typing import Protocol
 
 import structlog
 
+from bgpctl.runtime import clock
+from bgpctl.runtime.backoff import Backoff, BackoffManager, RetryWithDeadline
 from bgpctl.runtime.cache.interfaces import DeletedFinalStateUnknown, KubeObject
 from bgpctl.runtime.cache.listwatch import ListerWatcher, WatchEvent, WatchEventType
 from bgpctl.runtime.cache.store import ResourceVersionUpdater
@@ -56,6 +61,13 @@ DEFAULT_MIN_WATCH_TIMEOUT = 300.0
 
 VERY_SHORT_WATCH = 1.0
 """A watch that ends within this many seconds with no event counts as a failure."""
+
+DEFAULT_BACKOFF = Backoff(duration=0.8, factor=2.0, jitter=1.0, cap=30.0)
+"""Relists and watch retries (client-go ``NewReflectorWithOptions``'s backoff manager)."""
+DEFAULT_BACKOFF_RESET = 120.0
+"""Quiet seconds after which the backoff starts again from its first delay."""
+INTERNAL_ERROR_RESET = 60.0
+"""A 500 this long after the previous one opens a new retry window (upstream's minute)."""
 
 
 def _reraise_if_cancelling() -> None:
@@ -91,60 +103,6 @@ class ReflectorStore(Protocol):
 
 class VeryShortWatchError(Exception):
     """The watch closed within a second without delivering anything."""
-
-
-class BackoffManager:
-    """Jittered exponential backoff that resets after a quiet period.
-
-    Mirrors apimachinery ``wait.NewExponentialBackoffManager``: each ``step`` returns
-    ``d + rand·jitter·d`` for the current ``d`` and then doubles ``d`` (up to
-    ``cap``); if the previous step was more than ``reset_after`` ago, ``d`` starts
-    again from ``initial``.
-
-    Args:
-        initial: First delay, seconds.
-        cap: Largest un-jittered delay, seconds.
-        factor: Growth per step.
-        jitter: Random extension, as a fraction of the delay.
-        reset_after: Quiet time after which the next delay is ``initial`` again.
-        rng: Source of uniform [0, 1) numbers (tests pin it).
-        clock: Monotonic clock; defaults to the running loop's.
-    """
-
-    def __init__(
-        self,
-        *,
-        initial: float = 0.8,
-        cap: float = 30.0,
-        factor: float = 2.0,
-        jitter: float = 1.0,
-        reset_after: float = 120.0,
-        rng: Callable[[], float] = random.random,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        self._initial = initial
-        self._cap = cap
-        self._factor = factor
-        self._jitter = jitter
-        self._reset_after = reset_after
-        self._rng = rng
-        self._clock = clock
-        self._next = initial
-        self._last_step: float | None = None
-
-    def step(self) -> float:
-        """The next delay, seconds."""
-        now = self._clock() if self._clock else asyncio.get_running_loop().time()
-        if self._last_step is not None and now - self._last_step > self._reset_after:
-            self._next = self._initial
-        self._last_step = now
-        delay = self._next
-        self._next = min(self._next * self._factor, self._cap)
-        return delay + self._rng() * self._jitter * delay
-
-    async def wait(self) -> None:
-        """Sleep for the next delay."""
-        await asyncio.sleep(self.step())
 
 
 class Reflector:
@@ -186,9 +144,10 @@ class Reflector:
         self.resync_period = resync_period
         self._should_resync = should_resync
         self._min_watch_timeout = min_watch_timeout
-        self._backoff = backoff or BackoffManager()
+        self._backoff = backoff or BackoffManager(
+            DEFAULT_BACKOFF, reset_after=DEFAULT_BACKOFF_RESET
+        )
         self._max_internal_error_retry = max_internal_error_retry_duration
-        self._first_internal_error: float | None = None
         self._rng = rng
         self._last_sync_rv = ""
         self._rv_unavailable = False
@@ -260,17 +219,22 @@ class Reflector:
     # -- watch --------------------------------------------------------------------
 
     async def _watch_loop(self) -> None:
+        # One retry window per list+watch round, as upstream's watch().
+        internal_errors = RetryWithDeadline(
+            self._max_internal_error_retry, INTERNAL_ERROR_RESET, is_internal_error
+        )
         while True:
             try:
                 await self._watch_once()
             except Exception as exc:
                 _reraise_if_cancelling()
+                internal_errors.after(exc)
                 if isinstance(exc, ConnectionRefused) or is_too_many_requests(exc):
                     # The server is restarting or shedding load: our RV is still good.
                     self._log.info("watch refused, retrying", error=str(exc))
                     await self._backoff.wait()
                     continue
-                if is_internal_error(exc) and self._retry_internal_error():
+                if is_internal_error(exc) and internal_errors.should_retry():
                     self._log.info("watch internal error, retrying", error=str(exc))
                     continue
                 if is_expired(exc):
@@ -283,22 +247,13 @@ class Reflector:
                     )
                 return
 
-    def _retry_internal_error(self) -> bool:
-        if self._max_internal_error_retry <= 0:
-            return False
-        now = asyncio.get_running_loop().time()
-        if self._first_internal_error is None:
-            self._first_internal_error = now
-        return now - self._first_internal_error < self._max_internal_error_retry
-
     async def _watch_once(self) -> None:
-        loop = asyncio.get_running_loop()
         timeout = int(self._min_watch_timeout * (1.0 + self._rng()))
         start_rv = self._last_sync_rv
         stream = self._lw.watch(
             resource_version=start_rv, timeout_seconds=max(timeout, 1), allow_watch_bookmarks=True
         )
-        start = loop.time()
+        start = clock.now()
         self._events = 0
         try:
             await self._handle_watch(stream, initial_adds_unordered=start_rv in ("", "0"))
@@ -313,7 +268,7 @@ class Reflector:
             if aclose is not None:
                 await aclose()
         count = self._events
-        if count == 0 and loop.time() - start < VERY_SHORT_WATCH:
+        if count == 0 and clock.now() - start < VERY_SHORT_WATCH:
             raise VeryShortWatchError(
                 "watch lasted less than a second and delivered nothing: unexpected close"
             )

@@ -50,7 +50,7 @@ from bgpctl.runtime.client.interfaces import (
     Preconditions,
     Reader,
     ResourceType,
-    StatusWriter,
+    SubResourceWriter,
     WatchEvent,
     WatchEventType,
     Writer,
@@ -58,7 +58,6 @@ from bgpctl.runtime.client.interfaces import (
 from bgpctl.runtime.client.retry import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRY,
-    Backoff,
     on_error,
     retry_on_conflict,
 )
@@ -72,7 +71,6 @@ __all__ = [
     "AlreadyExists",
     "ApiConnectionError",
     "ApiError",
-    "Backoff",
     "BadRequest",
     "Conflict",
     "ConnectionRefused",
@@ -93,7 +91,7 @@ __all__ = [
     "ServerTimeout",
     "ServiceUnavailable",
     "StatusCause",
-    "StatusWriter",
+    "SubResourceWriter",
     "TooManyRequests",
     "Unauthorized",
     "WatchEvent",

@@ -1,6 +1,6 @@
 """Seams of the API client: resource identity, list/watch results, reader and writers.
 
-Mirrors controller-runtime ``pkg/client/interfaces.go`` (Reader, Writer, StatusWriter)
+Mirrors controller-runtime ``pkg/client/interfaces.go`` (Reader, Writer, SubResourceWriter)
 and the list/watch result types of apimachinery (``metav1.List``, ``watch.Event``).
 
 Upstream: objects are typed Go structs and a RESTMapper finds the endpoint; we pass raw
@@ -127,11 +127,8 @@ class Reader(Protocol):
         """Return the objects of a type, optionally in one namespace and matching labels."""
 
 
-class Writer(Protocol):
-    """Creates, changes and deletes objects. Every call raises ``ApiError`` subclasses."""
-
-    async def create(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
-        """Create ``obj``; raises ``AlreadyExists`` or ``Invalid``."""
+class SubResourceWriter(Protocol):
+    """Replaces, patches and applies: objects, or one subresource of them (``status()``)."""
 
     async def update(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
         """Replace ``obj`` (PUT); raises ``Conflict`` on a stale resourceVersion."""
@@ -154,6 +151,13 @@ class Writer(Protocol):
     ) -> KubeObject:
         """Server-side apply ``obj`` as ``field_manager``; raises ``Conflict`` unless forced."""
 
+
+class Writer(SubResourceWriter, Protocol):
+    """Creates, changes and deletes objects. Every call raises ``ApiError`` subclasses."""
+
+    async def create(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
+        """Create ``obj``; raises ``AlreadyExists`` or ``Invalid``."""
+
     async def delete(
         self,
         rt: ResourceType,
@@ -165,30 +169,11 @@ class Writer(Protocol):
     ) -> KubeObject:
         """Delete an object; returns what the server returned (object or Status)."""
 
+    def status(self) -> SubResourceWriter:
+        """The same ``update``/``patch``/``apply``, on the ``status`` subresource.
 
-class StatusWriter(Protocol):
-    """Writes the ``status`` subresource."""
-
-    async def update_status(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
-        """Replace the status of ``obj`` (PUT on ``/status``)."""
-
-    async def patch_status(
-        self,
-        rt: ResourceType,
-        name: str,
-        patch: Any,
-        *,
-        patch_type: PatchType,
-        namespace: str | None = None,
-        field_manager: str | None = None,
-        force: bool | None = None,
-    ) -> KubeObject:
-        """Patch the status subresource."""
-
-    async def apply_status(
-        self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
-    ) -> KubeObject:
-        """Server-side apply the status of ``obj`` as ``field_manager``."""
+        The server ignores every field but ``status`` there, and changes nothing but it.
+        """
 
 
 class ListWatchClient(Protocol):

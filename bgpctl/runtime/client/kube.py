@@ -36,7 +36,7 @@ import asyncio
 import errno
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -57,6 +57,7 @@ from bgpctl.runtime.client.interfaces import (
     PatchType,
     Preconditions,
     ResourceType,
+    SubResourceWriter,
     WatchEvent,
 )
 from bgpctl.runtime.client.rest import (
@@ -125,11 +126,70 @@ def _mapped() -> Any:
     return map_api_errors(_translate)
 
 
-class KubeClient:
+def _namespace_of(rt: ResourceType, obj: KubeObject) -> str | None:
+    return obj.get("metadata", {}).get("namespace") if rt.namespaced else None
+
+
+def _name_of(obj: KubeObject) -> str:
+    name = obj.get("metadata", {}).get("name")
+    if not name:
+        raise ValueError("object has no metadata.name")
+    return str(name)
+
+
+class _Writes:
+    """``update``, ``patch`` and ``apply``: of objects, or of one subresource of them.
+
+    One write path for both: :class:`KubeClient` is the one without a subresource, and
+    ``KubeClient.status()`` returns the one for ``status``.
+    """
+
+    def __init__(self, call: Callable[..., Awaitable[Any]], *subresource: str) -> None:
+        self._send = call
+        self._sub = subresource
+
+    async def update(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
+        """PUT an object; its resourceVersion makes it conditional (``Conflict``)."""
+        path = resource_path(rt, _namespace_of(rt, obj), _name_of(obj), *self._sub)
+        return typed(rt, await self._send("PUT", path, body=obj))
+
+    async def patch(
+        self,
+        rt: ResourceType,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: PatchType,
+        namespace: str | None = None,
+        field_manager: str | None = None,
+        force: bool | None = None,
+    ) -> KubeObject:
+        """PATCH an object; ``force`` is only meaningful for server-side apply."""
+        path = resource_path(rt, namespace, name, *self._sub)
+        query = write_query(field_manager, force)
+        obj = await self._send("PATCH", path, query=query, body=patch, content_type=patch_type)
+        return typed(rt, obj)
+
+    async def apply(
+        self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
+    ) -> KubeObject:
+        """Server-side apply: ``obj`` holds exactly the fields this manager owns."""
+        return await self.patch(
+            rt,
+            _name_of(obj),
+            obj,
+            patch_type=PatchType.APPLY,
+            namespace=_namespace_of(rt, obj),
+            field_manager=field_manager,
+            force=force,
+        )
+
+
+class KubeClient(_Writes):
     """Async API client over one aiohttp session; owns it and closes it in ``close()``.
 
-    Implements the ``Reader``, ``Writer``, ``StatusWriter`` and ``ListWatchClient``
-    protocols of :mod:`.interfaces`. Every method raises :class:`ApiError` subclasses;
+    Implements the ``Reader``, ``Writer`` and ``ListWatchClient`` protocols of
+    :mod:`.interfaces`. Every method raises :class:`ApiError` subclasses;
     cancellation propagates unchanged (the in-flight request is abandoned).
     """
 
@@ -146,6 +206,7 @@ class KubeClient:
         ``request_timeout`` bounds each non-watch request (every attempt of it);
         ``user_agent`` names this client to the server (audit log, default field manager).
         """
+        super().__init__(self._call)
         self._api = ApiClient(configuration=configuration)
         self._api.user_agent = user_agent
         self._request_timeout = request_timeout
@@ -252,17 +313,6 @@ class KubeClient:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _namespace_of(rt: ResourceType, obj: KubeObject) -> str | None:
-        return obj.get("metadata", {}).get("namespace") if rt.namespaced else None
-
-    @staticmethod
-    def _name_of(obj: KubeObject) -> str:
-        name = obj.get("metadata", {}).get("name")
-        if not name:
-            raise ValueError("object has no metadata.name")
-        return str(name)
-
     # -- Reader -----------------------------------------------------------------
 
     async def get(self, rt: ResourceType, name: str, *, namespace: str | None = None) -> KubeObject:
@@ -296,32 +346,8 @@ class KubeClient:
 
     async def create(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
         """POST a new object; raises ``AlreadyExists`` or ``Invalid``."""
-        path = resource_path(rt, self._namespace_of(rt, obj))
+        path = resource_path(rt, _namespace_of(rt, obj))
         return typed(rt, await self._call("POST", path, body=obj))
-
-    async def update(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
-        """PUT an object; its resourceVersion makes it conditional (``Conflict``)."""
-        return await self._put(rt, obj)
-
-    async def patch(
-        self,
-        rt: ResourceType,
-        name: str,
-        patch: Any,
-        *,
-        patch_type: PatchType,
-        namespace: str | None = None,
-        field_manager: str | None = None,
-        force: bool | None = None,
-    ) -> KubeObject:
-        """PATCH an object; ``force`` is only meaningful for server-side apply."""
-        return await self._patch(rt, name, patch, patch_type, namespace, field_manager, force)
-
-    async def apply(
-        self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
-    ) -> KubeObject:
-        """Server-side apply: ``obj`` holds exactly the fields this manager owns."""
-        return await self._apply(rt, obj, field_manager, force)
 
     async def delete(
         self,
@@ -344,63 +370,14 @@ class KubeClient:
         )
         return result
 
-    # -- StatusWriter -----------------------------------------------------------
+    # -- Writer: update, patch and apply come from _Writes ------------------------
 
-    async def update_status(self, rt: ResourceType, obj: KubeObject) -> KubeObject:
-        """PUT the status subresource; other fields of ``obj`` are ignored by the server."""
-        return await self._put(rt, obj, "status")
+    def status(self) -> SubResourceWriter:
+        """``update``/``patch``/``apply`` on the status subresource.
 
-    async def patch_status(
-        self,
-        rt: ResourceType,
-        name: str,
-        patch: Any,
-        *,
-        patch_type: PatchType,
-        namespace: str | None = None,
-        field_manager: str | None = None,
-        force: bool | None = None,
-    ) -> KubeObject:
-        """PATCH the status subresource."""
-        return await self._patch(
-            rt, name, patch, patch_type, namespace, field_manager, force, "status"
-        )
-
-    async def apply_status(
-        self, rt: ResourceType, obj: KubeObject, *, field_manager: str, force: bool = False
-    ) -> KubeObject:
-        """Server-side apply on the status subresource."""
-        return await self._apply(rt, obj, field_manager, force, "status")
-
-    # -- one write path for the object and its status subresource -------------------
-
-    async def _put(self, rt: ResourceType, obj: KubeObject, *sub: str) -> KubeObject:
-        path = resource_path(rt, self._namespace_of(rt, obj), self._name_of(obj), *sub)
-        return typed(rt, await self._call("PUT", path, body=obj))
-
-    async def _patch(
-        self,
-        rt: ResourceType,
-        name: str,
-        patch: Any,
-        patch_type: PatchType,
-        namespace: str | None,
-        field_manager: str | None,
-        force: bool | None,
-        *sub: str,
-    ) -> KubeObject:
-        path = resource_path(rt, namespace, name, *sub)
-        query = write_query(field_manager, force)
-        obj = await self._call("PATCH", path, query=query, body=patch, content_type=patch_type)
-        return typed(rt, obj)
-
-    async def _apply(
-        self, rt: ResourceType, obj: KubeObject, field_manager: str, force: bool, *sub: str
-    ) -> KubeObject:
-        namespace = self._namespace_of(rt, obj)
-        return await self._patch(
-            rt, self._name_of(obj), obj, PatchType.APPLY, namespace, field_manager, force, *sub
-        )
+        controller-runtime's ``client.Status()``: the same write path, one URL segment on.
+        """
+        return _Writes(self._call, "status")
 
     # -- ListWatchClient --------------------------------------------------------
 

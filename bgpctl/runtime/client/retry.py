@@ -1,10 +1,8 @@
 """Retry helpers for API writes: ``retry_on_conflict`` and ``on_error``.
 
-Mirrors client-go ``util/retry/util.go`` and the ``wait.Backoff`` stepping of
-apimachinery ``pkg/util/wait/backoff.go``: ``steps`` attempts in total, the first at
-once, each later one after ``duration`` (grown by ``factor``, jittered by up to
-``jitter`` × duration, clamped by ``cap``). When every attempt failed with a retriable
-error, the last error is raised.
+Mirrors client-go ``util/retry/util.go``: ``backoff.steps`` attempts in total, the first
+at once, the later ones after the delays of :class:`~bgpctl.runtime.backoff.Backoff`.
+When every attempt failed with a retriable error, the last error is raised.
 
 Upstream: the function returns an ``error``; we let the exception of the last attempt
 propagate, and a non-retriable exception propagates at once.
@@ -13,48 +11,13 @@ propagate, and a non-retriable exception propagates at once.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import is_conflict
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Parameters of a bounded exponential backoff (client-go ``wait.Backoff``).
-
-    Attributes:
-        duration: First delay, seconds.
-        factor: Multiplier applied after each step (1.0 = constant).
-        jitter: Each delay is extended by up to ``jitter`` × delay at random.
-        steps: Number of attempts in total.
-        cap: Upper bound on the un-jittered delay, seconds; 0 means none.
-    """
-
-    duration: float
-    factor: float = 1.0
-    jitter: float = 0.0
-    steps: int = 1
-    cap: float = 0.0
-
-    def delays(self, rng: Callable[[], float] = random.random) -> list[float]:
-        """The ``steps - 1`` delays slept between attempts."""
-        out: list[float] = []
-        duration = self.duration
-        for _ in range(max(self.steps - 1, 0)):
-            delay = duration
-            if self.factor:
-                duration *= self.factor
-                if self.cap > 0:
-                    duration = min(duration, self.cap)
-            if self.jitter > 0:
-                delay += rng() * self.jitter * delay
-            out.append(delay)
-        return out
 
 
 DEFAULT_RETRY = Backoff(duration=0.010, factor=1.0, jitter=0.1, steps=5)
@@ -84,14 +47,14 @@ async def on_error(
             first non-retriable one at once. Cancellation propagates unchanged.
     """
     delays = backoff.delays()
-    for attempt in range(len(delays) + 1):
+    while True:
         try:
             return await fn()
         except Exception as exc:
-            if not retriable(exc) or attempt == len(delays):
+            delay = next(delays, None) if retriable(exc) else None
+            if delay is None:
                 raise
-        await asyncio.sleep(delays[attempt])
-    raise AssertionError("unreachable")  # pragma: no cover
+        await asyncio.sleep(delay)
 
 
 async def retry_on_conflict(

@@ -48,6 +48,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.client.errors import is_conflict, is_not_found
 from bgpctl.runtime.leaderelection.record import LeaderElectionRecord, ResourceLock
 
@@ -268,12 +269,11 @@ class LeaderElector:
 
     async def _pause(self, leading: asyncio.Task[None]) -> None:
         """Sleep one retry period; raise early if the leader callback fails meanwhile."""
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self._config.retry_period
+        until = clock.now() + self._config.retry_period
         if not leading.done():
             await asyncio.wait([leading], timeout=self._config.retry_period)
             _raise_if_failed(leading)
-        if (remaining := until - loop.time()) > 0:
+        if (remaining := until - clock.now()) > 0:
             # The callback may return early (it only started work elsewhere).
             await asyncio.sleep(remaining)
 
@@ -293,7 +293,7 @@ class LeaderElector:
 
         Lock errors are logged and yield False; cancellation propagates.
         """
-        now = asyncio.get_running_loop().time()
+        now = clock.now()
         stamp = self._config.wall_clock()
         desired = LeaderElectionRecord(
             holder_identity=self.identity,
@@ -413,7 +413,7 @@ class LeaderElector:
         """
         if not self.is_leader():
             return
-        since = asyncio.get_running_loop().time() - self._observed_time
+        since = clock.now() - self._observed_time
         if since > self._config.lease_duration + max_tolerable_expired_lease:
             raise LeaderElectionUnhealthyError(
                 f"failed election to renew leadership on lease {self._config.name}"
@@ -421,7 +421,7 @@ class LeaderElector:
 
     def _set_observed(self, record: LeaderElectionRecord) -> None:
         self._observed_record = record
-        self._observed_time = asyncio.get_running_loop().time()
+        self._observed_time = clock.now()
 
     def _is_lease_valid(self, now: float) -> bool:
         record = self._observed_record

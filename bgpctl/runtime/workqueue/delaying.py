@@ -27,6 +27,7 @@ import math
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
+from bgpctl.runtime import clock
 from bgpctl.runtime.workqueue.metrics import QueueMetricsProvider
 from bgpctl.runtime.workqueue.queue import WorkQueue
 
@@ -81,7 +82,7 @@ class DelayingQueue(WorkQueue[T]):
             self.add(item)
             return
         loop = asyncio.get_running_loop()
-        ready_at = loop.time() + delay
+        ready_at = clock.now() + delay
         current = self._waiting.get(item)
         if current is not None:
             if current.ready_at <= ready_at:
@@ -113,7 +114,7 @@ class DelayingQueue(WorkQueue[T]):
     def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
         # The loop runs a timer up to one clock tick early; the timer's own time counts.
-        deadline = max(loop.time(), self._timer_at)
+        deadline = max(clock.now(), self._timer_at)
         heap = self._heap
         while heap and heap[0].ready_at <= deadline:
             entry = heapq.heappop(heap)

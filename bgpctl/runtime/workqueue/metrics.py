@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Generic, Protocol, TypeVar
 
-from bgpctl.runtime.clock import DEFAULT_CLOCK, Clock
+from bgpctl.runtime import clock
 
 T = TypeVar("T", bound=Hashable)
 
@@ -98,8 +98,7 @@ class QueueMetrics(Generic[T]):
     item is still being processed and so not yet in the queue, and falls on ``get``.
     """
 
-    def __init__(self, name: str, provider: QueueMetricsProvider, clock: Clock) -> None:
-        self._clock = clock
+    def __init__(self, name: str, provider: QueueMetricsProvider) -> None:
         self._depth = provider.new_depth_metric(name)
         self._adds = provider.new_adds_metric(name)
         self._latency = provider.new_latency_metric(name)
@@ -115,22 +114,22 @@ class QueueMetrics(Generic[T]):
         self._adds.inc()
         self._depth.inc()
         if item not in self._add_times:
-            self._add_times[item] = self._clock.now()
+            self._add_times[item] = clock.now()
 
     def get(self, item: T) -> None:
         """An item was handed to a worker."""
-        now = self._clock.now()
+        at = clock.now()
         self._depth.dec()
-        self._processing_start_times[item] = now
+        self._processing_start_times[item] = at
         added = self._add_times.pop(item, None)
         if added is not None:
-            self._latency.observe(now - added)
+            self._latency.observe(at - added)
 
     def done(self, item: T) -> None:
         """A worker finished an item."""
         started = self._processing_start_times.pop(item, None)
         if started is not None:
-            self._work_duration.observe(self._clock.now() - started)
+            self._work_duration.observe(clock.now() - started)
 
     def retry(self) -> None:
         """``add_after`` was called."""
@@ -138,21 +137,19 @@ class QueueMetrics(Generic[T]):
 
     def update_unfinished_work(self) -> None:
         """Refresh the two in-flight gauges from the processing start times."""
-        now = self._clock.now()
+        at = clock.now()
         total = 0.0
         oldest = 0.0
         for started in self._processing_start_times.values():
-            age = now - started
+            age = at - started
             total += age
             oldest = max(oldest, age)
         self._unfinished.set(total)
         self._longest.set(oldest)
 
 
-def new_queue_metrics(
-    name: str, provider: QueueMetricsProvider | None, clock: Clock = DEFAULT_CLOCK
-) -> QueueMetrics[T] | None:
+def new_queue_metrics(name: str, provider: QueueMetricsProvider | None) -> QueueMetrics[T] | None:
     """Metrics for a queue, or ``None`` when it has no name or no provider (upstream rule)."""
     if not name or provider is None:
         return None
-    return QueueMetrics(name, provider, clock)
+    return QueueMetrics(name, provider)

@@ -23,7 +23,7 @@ import math
 from collections.abc import Hashable
 from typing import Final, Generic, Protocol, TypeVar
 
-from bgpctl.runtime.clock import DEFAULT_CLOCK, Clock
+from bgpctl.runtime import clock
 
 T = TypeVar("T", bound=Hashable)
 T_contra = TypeVar("T_contra", bound=Hashable, contravariant=True)
@@ -124,32 +124,30 @@ class BucketRateLimiter:
     Args:
         qps: Refill rate in tokens per second (> 0).
         burst: Bucket size (>= 1).
-        clock: Time source; the running loop's clock by default.
 
     Raises:
         ValueError: ``qps <= 0`` or ``burst < 1``.
     """
 
-    def __init__(self, qps: float, burst: int, *, clock: Clock = DEFAULT_CLOCK) -> None:
+    def __init__(self, qps: float, burst: int) -> None:
         if qps <= 0 or burst < 1:
             raise ValueError(f"bucket needs qps > 0 and burst >= 1, got {qps=} {burst=}")
         self.qps = qps
         self.burst = burst
-        self._clock = clock
         self._tokens = float(burst)
         self._last: float | None = None
 
     def when(self, item: object) -> float:
         """Reserve a token; return seconds until it is available (0 within the burst)."""
-        now = self._clock.now()
+        at = clock.now()
         tokens = self._tokens
         if self._last is not None:
             # As x/time/rate: time going backwards counts as no time passing.
-            elapsed = max(0.0, now - self._last)
+            elapsed = max(0.0, at - self._last)
             tokens = min(float(self.burst), tokens + elapsed * self.qps)
         tokens -= 1.0
         self._tokens = tokens
-        self._last = now
+        self._last = at
         return -tokens / self.qps if tokens < 0 else 0.0
 
     def num_requeues(self, item: object) -> int:
@@ -203,12 +201,12 @@ class WithMaxWaitRateLimiter(Generic[T]):
         self.limiter.forget(item)
 
 
-def default_controller_rate_limiter(*, clock: Clock = DEFAULT_CLOCK) -> MaxOfRateLimiter[T]:
+def default_controller_rate_limiter() -> MaxOfRateLimiter[T]:
     """The classic controller limiter: per-item 5 ms .. 1000 s backoff, overall 10/s burst 100.
 
     Upstream's newer priority-queue default drops the bucket; we keep the classic one.
     """
     return MaxOfRateLimiter(
         ItemExponentialFailureRateLimiter(DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY),
-        BucketRateLimiter(DEFAULT_QPS, DEFAULT_BURST, clock=clock),
+        BucketRateLimiter(DEFAULT_QPS, DEFAULT_BURST),
     )

@@ -15,17 +15,18 @@ import pytest
 from structlog.testing import capture_logs
 
 from bgpctl.runtime.cache.interfaces import DeletedFinalStateUnknown
+from bgpctl.testing.cache import RecordingHandler, make_informer, running, running_informer, seeded
 from bgpctl.testing.kube import make_object
 
 
 @pytest.mark.looptime
-async def test_initial_list_then_watch_events_in_order(helpers) -> None:  # type: ignore[no-untyped-def]
-    lw = helpers.seeded("a", "b")
-    informer = helpers.make_informer(lw)
-    handler = helpers.RecordingHandler()
+async def test_initial_list_then_watch_events_in_order() -> None:
+    lw = seeded("a", "b")
+    informer = make_informer(lw)
+    handler = RecordingHandler()
     reg = informer.add_event_handler(handler)
     assert not informer.has_synced() and not reg.has_synced()
-    async with helpers.running_informer(informer):
+    async with running_informer(informer):
         lw.modify({**make_object("a"), "spec": {"v": 2}})
         lw.delete("b")
         lw.add(make_object("c"))
@@ -37,13 +38,13 @@ async def test_initial_list_then_watch_events_in_order(helpers) -> None:  # type
 
 
 @pytest.mark.looptime
-async def test_registration_syncs_only_after_its_handler_got_initial_adds(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_registration_syncs_only_after_its_handler_got_initial_adds() -> None:
     """The informer syncs when the store has the list; a registration when delivered."""
-    lw = helpers.seeded("a", "b")
-    informer = helpers.make_informer(lw)
-    handler = helpers.RecordingHandler()
+    lw = seeded("a", "b")
+    informer = make_informer(lw)
+    handler = RecordingHandler()
     reg = informer.add_event_handler(handler)
-    async with helpers.running(informer):
+    async with running(informer):
         # Step the loop one turn at a time: the first turn in which the registration
         # reports synced must already show every initial add delivered.
         for _ in range(100):
@@ -57,12 +58,12 @@ async def test_registration_syncs_only_after_its_handler_got_initial_adds(helper
 
 
 @pytest.mark.looptime
-async def test_late_handler_gets_synthetic_initial_adds_first(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_late_handler_gets_synthetic_initial_adds_first() -> None:
     """TestAddWhileActive: adds for the whole store, then live events."""
-    lw = helpers.seeded("a", "b")
-    informer = helpers.make_informer(lw)
-    async with helpers.running_informer(informer):
-        late = helpers.RecordingHandler()
+    lw = seeded("a", "b")
+    informer = make_informer(lw)
+    async with running_informer(informer):
+        late = RecordingHandler()
         reg = informer.add_event_handler(late)
         assert not reg.has_synced()  # its adds are queued, not delivered yet
         lw.add(make_object("c"))
@@ -73,15 +74,15 @@ async def test_late_handler_gets_synthetic_initial_adds_first(helpers) -> None: 
 
 
 @pytest.mark.looptime
-async def test_handler_exception_is_logged_skipped_and_pauses_one_second(helpers) -> None:  # type: ignore[no-untyped-def]
-    lw = helpers.seeded("a")
-    informer = helpers.make_informer(lw)
-    bad = helpers.RecordingHandler(fail_on="boom")
-    good = helpers.RecordingHandler()
+async def test_handler_exception_is_logged_skipped_and_pauses_one_second() -> None:
+    lw = seeded("a")
+    informer = make_informer(lw)
+    bad = RecordingHandler(fail_on="boom")
+    good = RecordingHandler()
     informer.add_event_handler(bad)
     informer.add_event_handler(good)
     with capture_logs() as logs:
-        async with helpers.running_informer(informer):
+        async with running_informer(informer):
             lw.add(make_object("boom"))
             lw.add(make_object("after"))
             await asyncio.sleep(0.5)
@@ -94,25 +95,25 @@ async def test_handler_exception_is_logged_skipped_and_pauses_one_second(helpers
 
 
 @pytest.mark.looptime
-async def test_failing_initial_add_does_not_keep_registration_unsynced(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_failing_initial_add_does_not_keep_registration_unsynced() -> None:
     """Deliberate difference from upstream: the failed notification still counts."""
-    lw = helpers.seeded("boom")
-    informer = helpers.make_informer(lw)
-    reg = informer.add_event_handler(helpers.RecordingHandler(fail_on="boom"))
+    lw = seeded("boom")
+    informer = make_informer(lw)
+    reg = informer.add_event_handler(RecordingHandler(fail_on="boom"))
     with capture_logs():
-        async with helpers.running_informer(informer):
+        async with running_informer(informer):
             await asyncio.sleep(1.5)
             assert reg.has_synced()
 
 
 @pytest.mark.looptime
-async def test_removed_handler_gets_nothing_more(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_removed_handler_gets_nothing_more() -> None:
     """TestSharedInformerRemoveHandler."""
-    lw = helpers.seeded("a")
-    informer = helpers.make_informer(lw)
-    handler = helpers.RecordingHandler()
+    lw = seeded("a")
+    informer = make_informer(lw)
+    handler = RecordingHandler()
     reg = informer.add_event_handler(handler)
-    async with helpers.running_informer(informer):
+    async with running_informer(informer):
         await asyncio.sleep(0.01)
         informer.remove_event_handler(reg)
         informer.remove_event_handler(reg)  # twice is harmless
@@ -122,24 +123,24 @@ async def test_removed_handler_gets_nothing_more(helpers) -> None:  # type: igno
 
 
 @pytest.mark.looptime
-async def test_add_handler_on_stopped_informer_raises(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_add_handler_on_stopped_informer_raises() -> None:
     """TestAddOnStoppedSharedInformer."""
-    informer = helpers.make_informer(helpers.seeded("a"))
-    async with helpers.running_informer(informer):
+    informer = make_informer(seeded("a"))
+    async with running_informer(informer):
         pass
     assert informer.is_stopped
     with pytest.raises(RuntimeError):
-        informer.add_event_handler(helpers.RecordingHandler())
+        informer.add_event_handler(RecordingHandler())
     with pytest.raises(RuntimeError):
         await informer.run()
 
 
 @pytest.mark.looptime
-async def test_missed_delete_arrives_as_tombstone_after_relist(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_missed_delete_arrives_as_tombstone_after_relist() -> None:
     """TestSharedInformerWatchDisruption: a relist turns a lost delete into a tombstone."""
-    lw = helpers.seeded("a", "b")
-    informer = helpers.make_informer(lw)
-    handler = helpers.RecordingHandler()
+    lw = seeded("a", "b")
+    informer = make_informer(lw)
+    handler = RecordingHandler()
     deleted: list[object] = []
     informer.add_event_handler(handler)
     informer.add_event_handler(
@@ -153,7 +154,7 @@ async def test_missed_delete_arrives_as_tombstone_after_relist(helpers) -> None:
             },
         )()
     )
-    async with helpers.running_informer(informer):
+    async with running_informer(informer):
         lw.delete("b", drop=True)
         lw.modify({**make_object("a"), "spec": {"v": 2}})
         lw.compact()
@@ -167,13 +168,13 @@ async def test_missed_delete_arrives_as_tombstone_after_relist(helpers) -> None:
 
 
 @pytest.mark.looptime
-async def test_relisted_unchanged_objects_are_resync_only(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_relisted_unchanged_objects_are_resync_only() -> None:
     """Replaced with the same RV goes only to handlers due for resync (none here)."""
-    lw = helpers.seeded("a")
-    informer = helpers.make_informer(lw)
-    handler = helpers.RecordingHandler()
+    lw = seeded("a")
+    informer = make_informer(lw)
+    handler = RecordingHandler()
     informer.add_event_handler(handler)
-    async with helpers.running_informer(informer):
+    async with running_informer(informer):
         lw.send_error(410, "Expired")
         await asyncio.sleep(1.0)
         assert lw.list_calls == ["0", "1"]
@@ -181,11 +182,11 @@ async def test_relisted_unchanged_objects_are_resync_only(helpers) -> None:  # t
 
 
 @pytest.mark.looptime
-async def test_last_sync_resource_version_follows_the_reflector(helpers) -> None:  # type: ignore[no-untyped-def]
-    lw = helpers.seeded("a")
-    informer = helpers.make_informer(lw)
+async def test_last_sync_resource_version_follows_the_reflector() -> None:
+    lw = seeded("a")
+    informer = make_informer(lw)
     assert informer.last_sync_resource_version == ""
-    async with helpers.running_informer(informer):
+    async with running_informer(informer):
         lw.add(make_object("b"))
         await asyncio.sleep(0.01)
         assert informer.last_sync_resource_version == "2"

@@ -16,12 +16,13 @@ import contextlib
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
+from bgpctl.envtest import ControlPlane
 from bgpctl.runtime.cache.handlers import ResourceEventHandlerFuncs
 from bgpctl.runtime.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from bgpctl.runtime.cache.informers import InformerCache
@@ -129,7 +130,7 @@ async def running_cache(
         await asyncio.wait([task])
 
 
-async def test_churn_of_2000_operations_matches_a_fresh_list(control_plane) -> None:  # type: ignore[no-untyped-def]
+async def test_churn_of_2000_operations_matches_a_fresh_list(control_plane: ControlPlane) -> None:
     rng = random.Random(1234)
     run = uuid.uuid4().hex[:6]
     async with await KubeClient.from_kubeconfig(control_plane.admin_kubeconfig) as client:
@@ -187,7 +188,9 @@ async def test_churn_of_2000_operations_matches_a_fresh_list(control_plane) -> N
                     await client.delete(rt, name)
 
 
-async def test_informers_recover_after_apiserver_restart(control_plane_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_informers_recover_after_apiserver_restart(
+    control_plane_factory: Callable[..., ControlPlane],
+) -> None:
     plane = await asyncio.to_thread(control_plane_factory, [])
     kinds = [ENDPOINTS, KINDS[2]]
     journal = Journal()
@@ -241,6 +244,7 @@ class GatedListWatch:
         self.watch_rvs.append(kwargs["resource_version"])
         stream = self._inner.watch(**kwargs)
         step: asyncio.Future[WatchEvent] | None = None
+        cut: asyncio.Future[bool] | None = None
         try:
             while True:
                 step = asyncio.ensure_future(anext(stream))
@@ -255,6 +259,8 @@ class GatedListWatch:
                     return
                 yield event
         finally:
+            if cut is not None:
+                cut.cancel()  # cancelled while waiting: the cut waiter must not outlive us
             # The inner stream may be mid-step in its own task: stop that first, or
             # closing it fails ("already running") and would mask our cancellation.
             if step is not None and not step.done():
@@ -264,8 +270,8 @@ class GatedListWatch:
 
 
 async def test_expired_watch_relists_and_gap_deletes_become_tombstones(
-    control_plane_factory,
-) -> None:  # type: ignore[no-untyped-def]
+    control_plane_factory: Callable[..., ControlPlane],
+) -> None:
     plane = await asyncio.to_thread(control_plane_factory, ["--watch-cache=false"])
     journal = Journal()
     async with await KubeClient.from_kubeconfig(plane.admin_kubeconfig) as client:

@@ -12,25 +12,26 @@ import pytest
 
 from bgpctl.runtime.cache.handlers import FilteringResourceEventHandler, ResourceEventHandlerFuncs
 from bgpctl.runtime.cache.interfaces import DeletedFinalStateUnknown
+from bgpctl.testing.cache import RecordingHandler, make_informer, running, running_informer, seeded
 from bgpctl.testing.kube import make_object
 
 
-def syncs(handler) -> list[str]:  # type: ignore[no-untyped-def]
+def syncs(handler: RecordingHandler) -> list[str]:
     return sorted(e[1] for e in handler.events if e[0] == "sync")
 
 
 @pytest.mark.looptime
-async def test_listener_resync_periods(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_listener_resync_periods() -> None:
     """TestListenerResyncPeriods: 1 s, 2 s and never, on a 1 s informer."""
-    lw = helpers.seeded("pod1", "pod2")
-    informer = helpers.make_informer(lw, resync_period=1.0)
-    every1 = helpers.RecordingHandler()
-    every2 = helpers.RecordingHandler()
-    never = helpers.RecordingHandler()
+    lw = seeded("pod1", "pod2")
+    informer = make_informer(lw, resync_period=1.0)
+    every1 = RecordingHandler()
+    every2 = RecordingHandler()
+    never = RecordingHandler()
     informer.add_event_handler(every1)
     informer.add_event_handler(every2, resync_period=2.0)
     informer.add_event_handler(never, resync_period=0)
-    async with helpers.running(informer):
+    async with running(informer):
         await asyncio.sleep(1.05)
         assert syncs(every1) == ["pod1", "pod2"]
         assert syncs(every2) == []
@@ -40,52 +41,52 @@ async def test_listener_resync_periods(helpers) -> None:  # type: ignore[no-unty
         assert syncs(never) == []
 
 
-def test_resync_check_period_rules(helpers) -> None:  # type: ignore[no-untyped-def]
+def test_resync_check_period_rules() -> None:
     """TestResyncCheckPeriod: before start a handler lowers the check period."""
-    informer = helpers.make_informer(helpers.seeded(), resync_period=60.0)
-    r1 = informer.add_event_handler(helpers.RecordingHandler())
+    informer = make_informer(seeded(), resync_period=60.0)
+    r1 = informer.add_event_handler(RecordingHandler())
     assert informer._resync_check_period == 60.0
     assert r1._listener.resync_period == 60.0
-    r2 = informer.add_event_handler(helpers.RecordingHandler(), resync_period=10.0)
+    r2 = informer.add_event_handler(RecordingHandler(), resync_period=10.0)
     assert informer._resync_check_period == 10.0
     assert r1._listener.resync_period == 60.0  # max(requested, check)
     assert r2._listener.resync_period == 10.0
-    r3 = informer.add_event_handler(helpers.RecordingHandler(), resync_period=0.2)
+    r3 = informer.add_event_handler(RecordingHandler(), resync_period=0.2)
     assert informer._resync_check_period == 1.0  # the 1 s minimum
     assert r3._listener.resync_period == 1.0
-    r4 = informer.add_event_handler(helpers.RecordingHandler(), resync_period=0)
+    r4 = informer.add_event_handler(RecordingHandler(), resync_period=0)
     assert r4._listener.resync_period == 0
 
 
-def test_informer_without_resync_never_resyncs_handlers(helpers) -> None:  # type: ignore[no-untyped-def]
-    informer = helpers.make_informer(helpers.seeded())
-    reg = informer.add_event_handler(helpers.RecordingHandler(), resync_period=5.0)
+def test_informer_without_resync_never_resyncs_handlers() -> None:
+    informer = make_informer(seeded())
+    reg = informer.add_event_handler(RecordingHandler(), resync_period=5.0)
     assert reg._listener.resync_period == 0
 
 
 @pytest.mark.looptime
-async def test_handler_added_after_start_is_raised_to_check_period(helpers) -> None:  # type: ignore[no-untyped-def]
-    informer = helpers.make_informer(helpers.seeded("a"), resync_period=10.0)
-    async with helpers.running_informer(informer):
-        reg = informer.add_event_handler(helpers.RecordingHandler(), resync_period=2.0)
+async def test_handler_added_after_start_is_raised_to_check_period() -> None:
+    informer = make_informer(seeded("a"), resync_period=10.0)
+    async with running_informer(informer):
+        reg = informer.add_event_handler(RecordingHandler(), resync_period=2.0)
         assert reg._listener.resync_period == 10.0
 
 
 @pytest.mark.looptime
-async def test_resync_skips_objects_with_pending_changes(helpers) -> None:  # type: ignore[no-untyped-def]
-    lw = helpers.seeded("a")
-    informer = helpers.make_informer(lw, resync_period=1.0)
-    handler = helpers.RecordingHandler()
+async def test_resync_skips_objects_with_pending_changes() -> None:
+    lw = seeded("a")
+    informer = make_informer(lw, resync_period=1.0)
+    handler = RecordingHandler()
     informer.add_event_handler(handler)
-    async with helpers.running(informer):
+    async with running(informer):
         await asyncio.sleep(1.5)
         lw.modify({**make_object("a"), "spec": {"v": 2}})
         await asyncio.sleep(0.01)
     assert handler.events == [("add", "a", True), ("sync", "a"), ("update", "a")]
 
 
-def test_filtering_handler_turns_updates_into_adds_and_deletes(helpers) -> None:  # type: ignore[no-untyped-def]
-    inner = helpers.RecordingHandler()
+def test_filtering_handler_turns_updates_into_adds_and_deletes() -> None:
+    inner = RecordingHandler()
     selected = FilteringResourceEventHandler(
         lambda o: o["metadata"].get("labels", {}).get("tier") == "edge", inner
     )

@@ -1,8 +1,8 @@
-"""Reflector backoff and resync: exact virtual delays, reset after quiet, 429/refused.
+"""Reflector backoff and resync: exact virtual delays, 429/refused.
 
 Re-derived from client-go ``reflector_test.go`` (``TestBackoffOnTooManyRequests``,
 ``TestNoRelistOnTooManyRequests``, ``TestReflectorListAndWatchInitConnBackoff``,
-``TestReflectorResync``) and apimachinery ``wait`` backoff manager tests.
+``TestReflectorResync``). The schedule itself is in ``tests/runtime/test_backoff.py``.
 """
 
 from __future__ import annotations
@@ -11,35 +11,8 @@ import asyncio
 
 import pytest
 
-from bgpctl.runtime.cache.reflector import BackoffManager
 from bgpctl.runtime.client.errors import ConnectionRefused, TooManyRequests
-
-
-def test_backoff_doubles_from_0_8_to_a_30_s_cap() -> None:
-    now = [0.0]
-    backoff = BackoffManager(rng=lambda: 0.0, clock=lambda: now[0])
-    delays = []
-    for _ in range(8):
-        delays.append(backoff.step())
-        now[0] += 1.0
-    assert delays == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
-
-
-def test_backoff_jitter_extends_up_to_double() -> None:
-    backoff = BackoffManager(rng=lambda: 0.5, clock=lambda: 0.0)
-    assert backoff.step() == pytest.approx(1.2)
-    backoff = BackoffManager(rng=lambda: 0.999, clock=lambda: 0.0)
-    assert 1.59 < backoff.step() < 1.6
-
-
-def test_backoff_resets_after_two_quiet_minutes() -> None:
-    now = [0.0]
-    backoff = BackoffManager(rng=lambda: 0.0, clock=lambda: now[0])
-    assert [backoff.step(), backoff.step(), backoff.step()] == [0.8, 1.6, 3.2]
-    now[0] += 120.0
-    assert backoff.step() == 6.4  # exactly 2 min is not "more than"
-    now[0] += 120.5
-    assert backoff.step() == 0.8
+from bgpctl.testing.cache import RecordingStore, make_reflector, running, seeded
 
 
 @pytest.mark.looptime
@@ -51,14 +24,14 @@ def test_backoff_resets_after_two_quiet_minutes() -> None:
     ],
     ids=["connection-refused", "too-many-requests"],
 )
-async def test_refused_or_throttled_watch_backs_off_without_relist(helpers, error) -> None:  # type: ignore[no-untyped-def]
+async def test_refused_or_throttled_watch_backs_off_without_relist(error: Exception) -> None:
     """TestNoRelistOnTooManyRequests / TestReflectorListAndWatchInitConnBackoff."""
-    lw = helpers.seeded("a")
+    lw = seeded("a")
     lw.fail_next_watch(error)
     lw.fail_next_watch(error)
     lw.fail_next_watch(error)
-    reflector, _ = helpers.make_reflector(lw)
-    async with helpers.running(reflector):
+    reflector, _ = make_reflector(lw)
+    async with running(reflector):
         await asyncio.sleep(30.0)
         starts = [round(c.at - lw.watch_calls[0].at, 3) for c in lw.watch_calls]
         assert starts == [0.0, 0.8, 2.4, 5.6]
@@ -67,11 +40,11 @@ async def test_refused_or_throttled_watch_backs_off_without_relist(helpers, erro
 
 
 @pytest.mark.looptime
-async def test_429_error_event_backs_off_and_rewatches(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_429_error_event_backs_off_and_rewatches() -> None:
     """TestBackoffOnTooManyRequests, as an ERROR event inside the stream."""
-    lw = helpers.seeded("a")
-    reflector, _ = helpers.make_reflector(lw)
-    async with helpers.running(reflector):
+    lw = seeded("a")
+    reflector, _ = make_reflector(lw)
+    async with running(reflector):
         lw.send_error(429, "TooManyRequests")
         await asyncio.sleep(0.7)
         assert len(lw.watch_calls) == 1
@@ -81,21 +54,21 @@ async def test_429_error_event_backs_off_and_rewatches(helpers) -> None:  # type
 
 
 @pytest.mark.looptime
-async def test_resync_ticks_every_period_while_watching(helpers) -> None:  # type: ignore[no-untyped-def]
+async def test_resync_ticks_every_period_while_watching() -> None:
     """TestReflectorResync."""
-    lw = helpers.seeded("a")
-    store = helpers.RecordingStore()
-    reflector, _ = helpers.make_reflector(lw, store, resync_period=5.0)
-    async with helpers.running(reflector):
+    lw = seeded("a")
+    store = RecordingStore()
+    reflector, _ = make_reflector(lw, store, resync_period=5.0)
+    async with running(reflector):
         await asyncio.sleep(12.0)
         assert store.resyncs == 2
 
 
 @pytest.mark.looptime
-async def test_resync_asks_should_resync(helpers) -> None:  # type: ignore[no-untyped-def]
-    lw = helpers.seeded("a")
-    store = helpers.RecordingStore()
-    reflector, _ = helpers.make_reflector(lw, store, resync_period=5.0, should_resync=lambda: False)
-    async with helpers.running(reflector):
+async def test_resync_asks_should_resync() -> None:
+    lw = seeded("a")
+    store = RecordingStore()
+    reflector, _ = make_reflector(lw, store, resync_period=5.0, should_resync=lambda: False)
+    async with running(reflector):
         await asyncio.sleep(12.0)
         assert store.resyncs == 0

@@ -10,21 +10,21 @@ import asyncio
 
 import pytest
 
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import AlreadyExists, Conflict, NotFound, is_retriable
 from bgpctl.runtime.client.retry import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRY,
-    Backoff,
     on_error,
     retry_on_conflict,
 )
 
 
 def test_backoff_delays_follow_factor_cap_and_steps() -> None:
-    assert Backoff(duration=1.0, factor=2.0, steps=5, cap=5.0).delays() == [1.0, 2.0, 4.0, 5.0]
-    assert Backoff(duration=1.0, steps=1).delays() == []
+    assert list(Backoff(duration=1.0, factor=2.0, steps=5, cap=5.0).delays()) == [1, 2, 4, 5]
+    assert list(Backoff(duration=1.0, steps=1).delays()) == []
     jittered = Backoff(duration=1.0, jitter=0.5, steps=3).delays(rng=lambda: 1.0)
-    assert jittered == [1.5, 1.5]
+    assert list(jittered) == [1.5, 1.5]
     assert DEFAULT_RETRY.steps == 5 and DEFAULT_BACKOFF.factor == 5.0
 
 

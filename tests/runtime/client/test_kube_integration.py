@@ -164,15 +164,15 @@ async def test_status_update_conflicts_are_retried(client: KubeClient) -> None:
             # Someone else writes the status between our read and our write.
             rival = await client.get(SESSIONS, name)
             rival["status"] = {"conditions": [_condition("Rival")]}
-            await client.update_status(SESSIONS, rival)
+            await client.status().update(SESSIONS, rival)
         obj["status"] = {"conditions": [_condition("Configured")]}
-        return await client.update_status(SESSIONS, obj)
+        return await client.status().update(SESSIONS, obj)
 
     written = await retry_on_conflict(write_status)
     assert attempts == 2
     assert written["status"]["conditions"][0]["reason"] == "Configured"
 
-    patched = await client.patch_status(
+    patched = await client.status().patch(
         SESSIONS,
         name,
         {"status": {"conditions": [_condition("Patched")]}},
@@ -180,7 +180,7 @@ async def test_status_update_conflicts_are_retried(client: KubeClient) -> None:
     )
     assert patched["status"]["conditions"][0]["reason"] == "Patched"
 
-    applied = await client.apply_status(
+    applied = await client.status().apply(
         SESSIONS,
         {
             "apiVersion": f"{GROUP}/{VERSION}",

@@ -16,7 +16,7 @@ import pytest
 
 from bgpctl.runtime.workqueue import SHUTDOWN, DelayingQueue, WorkQueue
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks"), pytest.mark.looptime]
+pytestmark = pytest.mark.looptime
 
 
 T = TypeVar("T", bound=Hashable)

@@ -17,9 +17,6 @@ import pytest
 
 from bgpctl.runtime.workqueue import SHUTDOWN, WorkQueue
 
-pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
-
-
 T = TypeVar("T", bound=Hashable)
 
 

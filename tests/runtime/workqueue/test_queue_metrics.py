@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from bgpctl.metrics.workqueue import PrometheusQueueMetricsProvider
 from bgpctl.runtime.workqueue import SHUTDOWN, RateLimitingQueue, WorkQueue
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks"), pytest.mark.looptime]
+pytestmark = pytest.mark.looptime
 
 
 T = TypeVar("T", bound=Hashable)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bgpctl.runtime.workqueue import SHUTDOWN, DelayingQueue
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks"), pytest.mark.looptime]
+pytestmark = pytest.mark.looptime
 
 KEYS = st.integers(min_value=0, max_value=4)
 OPS = st.one_of(

@@ -1,10 +1,12 @@
 """Rate limiters: client-go util/workqueue/default_rate_limiters_test.go, case by case.
 
-Plus our own cases for the token bucket (driven by a hand-stepped clock) and the classic
+Plus our own cases for the token bucket (on looptime's virtual clock) and the classic
 controller default. Limiters are synchronous, so no event loop is involved.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -16,23 +18,6 @@ from bgpctl.runtime.workqueue import (
     WithMaxWaitRateLimiter,
     default_controller_rate_limiter,
 )
-
-
-class SteppedClock:
-    """A clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, delay: float) -> None:
-        self.t += delay
-
-    def step(self, seconds: float) -> None:
-        self.t += seconds
-
 
 MS = 0.001
 
@@ -124,35 +109,35 @@ def test_with_max_wait_rate_limiter() -> None:
 # --- ours: the token bucket and the controller default -----------------------------------
 
 
-def test_bucket_allows_burst_then_spaces_by_rate() -> None:
-    clock = SteppedClock()
-    bucket = BucketRateLimiter(10.0, 100, clock=clock)
+@pytest.mark.looptime
+async def test_bucket_allows_burst_then_spaces_by_rate() -> None:
+    bucket = BucketRateLimiter(10.0, 100)
     assert [bucket.when(i) for i in range(100)] == [0.0] * 100
     assert bucket.when("101st") == pytest.approx(0.1)
     assert bucket.when("102nd") == pytest.approx(0.2)
     assert bucket.num_requeues("x") == 0
 
 
-def test_bucket_refills_at_its_rate_up_to_burst() -> None:
-    clock = SteppedClock()
-    bucket = BucketRateLimiter(10.0, 100, clock=clock)
+@pytest.mark.looptime
+async def test_bucket_refills_at_its_rate_up_to_burst() -> None:
+    bucket = BucketRateLimiter(10.0, 100)
     for i in range(100):
         bucket.when(i)
-    clock.step(1.0)  # ten tokens back
+    await asyncio.sleep(1.0)  # ten tokens back
     assert [bucket.when(i) for i in range(10)] == [0.0] * 10
     assert bucket.when("next") == pytest.approx(0.1)
-    clock.step(3600.0)  # refills to the burst, not beyond
+    await asyncio.sleep(3600.0)  # refills to the burst, not beyond
     assert all(bucket.when(i) == 0.0 for i in range(100))
     assert bucket.when("over") == pytest.approx(0.1)
 
 
-def test_bucket_reservations_in_debt_are_repaid_by_time() -> None:
-    clock = SteppedClock()
-    bucket = BucketRateLimiter(10.0, 1, clock=clock)
+@pytest.mark.looptime
+async def test_bucket_reservations_in_debt_are_repaid_by_time() -> None:
+    bucket = BucketRateLimiter(10.0, 1)
     assert bucket.when("a") == 0.0
     assert bucket.when("b") == pytest.approx(0.1)
     assert bucket.when("c") == pytest.approx(0.2)
-    clock.step(0.2)  # the two reserved tokens are now paid for
+    await asyncio.sleep(0.2)  # the two reserved tokens are now paid for
     assert bucket.when("d") == pytest.approx(0.1)
 
 
@@ -162,8 +147,9 @@ def test_bucket_rejects_nonsense(qps: float, burst: int) -> None:
         BucketRateLimiter(qps, burst)
 
 
-def test_default_controller_limiter_backoff_reaches_cap_at_nineteenth_failure() -> None:
-    limiter: MaxOfRateLimiter[str] = default_controller_rate_limiter(clock=SteppedClock())
+@pytest.mark.looptime
+async def test_default_controller_limiter_backoff_reaches_cap_at_nineteenth_failure() -> None:
+    limiter: MaxOfRateLimiter[str] = default_controller_rate_limiter()
     delays = [limiter.when("item") for _ in range(19)]
     assert delays[:18] == [0.005 * 2**n for n in range(18)]
     assert delays[17] < 1000.0
@@ -173,8 +159,9 @@ def test_default_controller_limiter_backoff_reaches_cap_at_nineteenth_failure() 
     assert limiter.num_requeues("item") == 0
 
 
-def test_default_controller_limiter_bucket_exhausts_after_one_hundred_items() -> None:
-    limiter: MaxOfRateLimiter[int] = default_controller_rate_limiter(clock=SteppedClock())
+@pytest.mark.looptime
+async def test_default_controller_limiter_bucket_exhausts_after_one_hundred_items() -> None:
+    limiter: MaxOfRateLimiter[int] = default_controller_rate_limiter()
     assert [limiter.when(i) for i in range(100)] == [0.005] * 100
     assert limiter.when(100) == pytest.approx(0.1)
     assert limiter.when(101) == pytest.approx(0.2)

@@ -13,7 +13,7 @@ import pytest
 
 from bgpctl.runtime.workqueue import ItemExponentialFailureRateLimiter, RateLimitingQueue
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_tasks"), pytest.mark.looptime]
+pytestmark = pytest.mark.looptime
 
 
 async def _delay_of_next_rate_limited(q: RateLimitingQueue[str], item: str) -> float:

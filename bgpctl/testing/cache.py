@@ -1,4 +1,7 @@
-"""Fixtures for the cache tests: a recording store, reflector factory, background runner."""
+"""Cache test helpers: recording store and handler, reflector/informer factories, runners.
+
+Typed, and imported by the tests directly (``from bgpctl.testing.cache import ...``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
+from bgpctl.runtime.backoff import BackoffManager
 from bgpctl.runtime.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from bgpctl.runtime.cache.interfaces import DeletedFinalStateUnknown
-from bgpctl.runtime.cache.reflector import BackoffManager, Reflector
+from bgpctl.runtime.cache.reflector import DEFAULT_BACKOFF, DEFAULT_BACKOFF_RESET, Reflector
 from bgpctl.runtime.cache.store import IndexedStore
 from bgpctl.testing.kube import FakeListerWatcher, make_object
 
@@ -39,7 +41,10 @@ def make_reflector(
     lw: FakeListerWatcher, store: IndexedStore | None = None, **kwargs: Any
 ) -> tuple[Reflector, IndexedStore]:
     store = store if store is not None else RecordingStore()
-    kwargs.setdefault("backoff", BackoffManager(rng=lambda: 0.0))
+    kwargs.setdefault(
+        "backoff",
+        BackoffManager(DEFAULT_BACKOFF, reset_after=DEFAULT_BACKOFF_RESET, rng=lambda: 0.0),
+    )
     kwargs.setdefault("rng", lambda: 0.0)
     return Reflector(lw, store, name="test", **kwargs), store
 
@@ -100,22 +105,8 @@ async def running_informer(informer: SharedIndexInformer) -> AsyncIterator[async
 
 
 def make_informer(lw: FakeListerWatcher, **kwargs: Any) -> SharedIndexInformer:
-    kwargs.setdefault("backoff", BackoffManager(rng=lambda: 0.0))
+    kwargs.setdefault(
+        "backoff",
+        BackoffManager(DEFAULT_BACKOFF, reset_after=DEFAULT_BACKOFF_RESET, rng=lambda: 0.0),
+    )
     return SharedIndexInformer(lw, name="test", **kwargs)
-
-
-@pytest.fixture
-def helpers() -> Any:
-    """The helper functions above, as one namespace (test modules cannot import here)."""
-
-    class _Helpers:
-        RecordingStore = RecordingStore
-        names = staticmethod(names)
-        make_reflector = staticmethod(make_reflector)
-        running = staticmethod(running)
-        seeded = staticmethod(seeded)
-        RecordingHandler = RecordingHandler
-        make_informer = staticmethod(make_informer)
-        running_informer = staticmethod(running_informer)
-
-    return _Helpers
