@@ -55,7 +55,7 @@ from bgpctl.gobgp.policy import (
 )
 from bgpctl.gobgp.types import IPV4_UNICAST, IPV6_UNICAST, IPAddress, IPNetwork, Path
 from bgpctl.runtime.cache.informers import InformerCache
-from bgpctl.runtime.client.interfaces import StatusWriter
+from bgpctl.runtime.client.interfaces import Writer
 from bgpctl.runtime.reconcile import Request, Result
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -72,7 +72,7 @@ class AdvertisementReconciler:
         self,
         *,
         cache: InformerCache,
-        client: StatusWriter,
+        client: Writer,
         gobgp: GoBGPClient,
         recorder: EventRecorder,
         local_endpoint: str,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import ResourceType, StatusWriter
+from bgpctl.runtime.client.interfaces import ResourceType, Writer
 
 
 def current_entry(obj: dict[str, Any], node: str) -> dict[str, Any] | None:
@@ -29,7 +29,7 @@ class NodeStatusWriter:
     """Applies a node's entries, skipping unchanged ones, a bounded number at a time."""
 
     def __init__(
-        self, client: StatusWriter, rt: ResourceType, *, node: str, manager: str, parallel: int = 8
+        self, client: Writer, rt: ResourceType, *, node: str, manager: str, parallel: int = 8
     ) -> None:
         self._client = client
         self._rt = rt
@@ -61,6 +61,6 @@ class NodeStatusWriter:
         }
         async with self._limit:
             with contextlib.suppress(NotFound):  # deleted meanwhile
-                await self._client.apply_status(
+                await self._client.status().apply(
                     self._rt, body, field_manager=self._manager, force=True
                 )

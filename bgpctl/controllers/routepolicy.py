@@ -35,7 +35,7 @@ from bgpctl.gobgp.errors import GoBGPError, is_retriable
 from bgpctl.gobgp.policy import DefinedType, PolicyDirection, PrefixMatch
 from bgpctl.gobgp.types import IPAddress, IPNetwork
 from bgpctl.runtime.cache.informers import InformerCache
-from bgpctl.runtime.client.interfaces import StatusWriter
+from bgpctl.runtime.client.interfaces import Writer
 from bgpctl.runtime.reconcile import Request, Result
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -55,7 +55,7 @@ class RoutePolicyReconciler:
         self,
         *,
         cache: InformerCache,
-        client: StatusWriter,
+        client: Writer,
         gobgp: GoBGPClient,
         recorder: EventRecorder,
         local_endpoint: str,

@@ -27,8 +27,8 @@ from bgpctl.controllers.resources import (
 )
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.types import IPV4_UNICAST, IPV6_UNICAST, Path
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import ResourceType
 from bgpctl.runtime.client.kube import KubeClient
@@ -40,7 +40,10 @@ PROTOCOL = 196
 
 def gobgp_client(target: str) -> GoBGPClient:
     return GoBGPClient(
-        target, backoff=Backoff(initial=0.05, maximum=0.5), health_interval=1.0, attempt_timeout=2.0
+        target,
+        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
+        health_interval=1.0,
+        attempt_timeout=2.0,
     )
 
 
