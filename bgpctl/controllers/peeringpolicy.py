@@ -11,7 +11,8 @@ endpoint, which may have no agent at all).
    ``NoReflector`` / ``MultipleReflectors``, a Warning Event, and no session is created,
    changed or deleted), one session per client with ``localEndpoint`` = reflector and
    ``routeReflector.clusterID``.
-3. Missing sessions are created; owned sessions whose spec or policy label drifted are
+3. Missing sessions are created (in parallel, at most ``WRITE_CONCURRENCY`` requests in
+   flight); owned sessions whose spec or policy label drifted are
    patched back (the original never corrected drift, e.g. a template change or
    a reflector swap); owned sessions no longer desired are deleted. "Owned" means a
    controller ownerReference with this policy's UID. A session that is not owned is
@@ -37,7 +38,8 @@ ownerReference always is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import structlog
@@ -57,6 +59,7 @@ from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import AlreadyExists, NotFound
 from bgpctl.runtime.client.interfaces import PatchType, Preconditions
 from bgpctl.runtime.event import UpdateEvent
+from bgpctl.runtime.fanout import run_bounded
 from bgpctl.runtime.reconcile import Request, Result
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -69,6 +72,8 @@ LEASE_NAME = "bgpctl-peering"
 POLICY_LABEL = "bgp.miloapis.com/policy"
 """Label naming the policy on the sessions it creates (when the name fits a label)."""
 POLICY_KIND = BGP_PEERING_POLICY.kind
+WRITE_CONCURRENCY = 32
+"""Session creates, patches and deletes one reconcile keeps in flight."""
 # -- the reconciler --------------------------------------------------------------------
 
 
@@ -149,18 +154,22 @@ class PeeringPolicyReconciler:
 
         desired = {s.name: s for s in plan.sessions}
         conflicts: list[str] = []
+        writes: list[Callable[[], Awaitable[None]]] = []
         for session in plan.sessions:
             current = existing.get(session.name)
             if current is None:
-                await self._create(raw, session)
+                writes.append(functools.partial(self._create, raw, session))
             elif session.name not in owned:
                 conflicts.append(session.name)
             elif current["metadata"].get("deletionTimestamp"):
                 continue  # recreated once the delete completes (owner watch)
             elif session.drifted(current.get("spec") or {}) or self._labels_drifted(name, current):
-                await self._update(name, current, session)
+                writes.append(functools.partial(self._update, name, current, session))
         for stale in sorted(owned - desired.keys()):
-            await self._delete(existing[stale])
+            writes.append(functools.partial(self._delete, existing[stale]))
+        # Independent objects: written in parallel, bounded (the client's flow control
+        # slows everything down when the server answers 429).
+        await run_bounded(writes, limit=WRITE_CONCURRENCY)
 
         if conflicts:
             message = (

@@ -21,7 +21,9 @@ Deliberate differences:
 - Like client-go's rest client (and unlike kubernetes-asyncio), a request answered
   with 429 + ``Retry-After`` is repeated after that delay, up to 10 times (5xx +
   ``Retry-After`` only for GET). The server sends this while its storage for a
-  resource is still initialising, e.g. right after a restart or a CRD install.
+  resource is still initialising, e.g. right after a restart or a CRD install, and
+  when API Priority and Fairness refuses work. Unlike client-go, the delay applies to
+  every request of the client, and the number in flight adapts (:mod:`.flowcontrol`).
 - Upstream Python: ``kubernetes_asyncio.watch.Watch``. We read the watch stream
   ourselves, because ``Watch`` opens a second aiohttp session per stream (its private
   ``ApiClient``), re-serialises every object, turns an ERROR event into an exception,
@@ -32,7 +34,6 @@ Deliberate differences:
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import os
@@ -51,6 +52,7 @@ from bgpctl.runtime.client.errors import (
     from_status,
     map_api_errors,
 )
+from bgpctl.runtime.client.flowcontrol import DEFAULT_MAX_INFLIGHT, FlowControl
 from bgpctl.runtime.client.interfaces import (
     KubeObject,
     ObjectList,
@@ -199,18 +201,22 @@ class KubeClient(_Writes):
         *,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         user_agent: str = DEFAULT_USER_AGENT,
+        max_inflight: int = DEFAULT_MAX_INFLIGHT,
     ) -> None:
         """Wrap a ready ``kubernetes_asyncio`` Configuration (use the constructors below).
 
         Must be called with a running event loop: the aiohttp session is created here.
         ``request_timeout`` bounds each non-watch request (every attempt of it);
-        ``user_agent`` names this client to the server (audit log, default field manager).
+        ``user_agent`` names this client to the server (audit log, default field manager);
+        ``max_inflight`` bounds the requests in flight (:mod:`.flowcontrol`).
         """
         super().__init__(self._call)
         self._api = ApiClient(configuration=configuration)
         self._api.user_agent = user_agent
         self._request_timeout = request_timeout
         self._closed = False
+        self.flow_control = FlowControl(max_inflight)
+        """Bounds and adapts the requests in flight (watches excluded)."""
 
     @classmethod
     async def from_kubeconfig(
@@ -292,25 +298,32 @@ class KubeClient(_Writes):
         content_type: str = "application/json",
     ) -> Any:
         for attempt in range(MAX_RETRY_AFTER_RETRIES + 1):
-            try:
-                with _mapped():
-                    return await self._api.call_api(
-                        path,
-                        method,
-                        query_params=query or [],
-                        header_params={"Accept": "application/json", "Content-Type": content_type},
-                        body=body,
-                        response_types_map=_RESPONSE_TYPES,
-                        auth_settings=["BearerToken"],
-                        _return_http_data_only=True,
-                        _preload_content=True,
-                        _request_timeout=self._request_timeout,
-                    )
-            except ApiError as err:
-                delay = retry_after_delay(err, method)
-                if delay is None or attempt == MAX_RETRY_AFTER_RETRIES:
-                    raise
-            await asyncio.sleep(delay)
+            async with self.flow_control.slot():
+                try:
+                    with _mapped():
+                        result = await self._api.call_api(
+                            path,
+                            method,
+                            query_params=query or [],
+                            header_params={
+                                "Accept": "application/json",
+                                "Content-Type": content_type,
+                            },
+                            body=body,
+                            response_types_map=_RESPONSE_TYPES,
+                            auth_settings=["BearerToken"],
+                            _return_http_data_only=True,
+                            _preload_content=True,
+                            _request_timeout=self._request_timeout,
+                        )
+                    self.flow_control.served()
+                    return result
+                except ApiError as err:
+                    delay = retry_after_delay(err, method)
+                    if delay is None or attempt == MAX_RETRY_AFTER_RETRIES:
+                        raise
+            # Every request of this client waits out the delay, at a lower concurrency.
+            await self.flow_control.throttled(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- Reader -----------------------------------------------------------------
