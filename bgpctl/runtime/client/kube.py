@@ -12,6 +12,10 @@ the ``status`` subresource, LIST with resourceVersion semantics and WATCH.
 
 Deliberate differences:
 
+- Only the five modules used are loaded, not the package: ``kubernetes_asyncio``'s
+  ``__init__`` imports every generated API and model class (~33 MB of RSS, a third of
+  an agent). See :mod:`.lean_import`.
+
 - Upstream Python: ``CustomObjectsApi`` for CRDs and typed APIs (``CoreV1Api``...) for
   built-ins. We build the REST path from :class:`ResourceType` and go through
   ``ApiClient.call_api`` for every kind, because ``CustomObjectsApi`` is only a
@@ -41,9 +45,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from kubernetes_asyncio.client import ApiClient, Configuration
-from kubernetes_asyncio.client.exceptions import ApiException
-from kubernetes_asyncio.config import load_incluster_config, load_kube_config
 
 from bgpctl.runtime.client.errors import (
     ApiConnectionError,
@@ -62,6 +63,7 @@ from bgpctl.runtime.client.interfaces import (
     SubResourceWriter,
     WatchEvent,
 )
+from bgpctl.runtime.client.lean_import import placeholder_packages
 from bgpctl.runtime.client.rest import (
     parse_watch_line,
     resource_path,
@@ -71,6 +73,23 @@ from bgpctl.runtime.client.rest import (
     typed,
     write_query,
 )
+
+# Before the imports below: the package __init__s are not run (see .lean_import).
+placeholder_packages(
+    {
+        "kubernetes_asyncio": {},
+        # What the kubeconfig loaders import from the package itself.
+        "kubernetes_asyncio.client": {"ApiClient": "api_client", "Configuration": "configuration"},
+        "kubernetes_asyncio.client.models": {},  # imported by api_client, never used by us
+        "kubernetes_asyncio.config": {},
+    }
+)
+
+from kubernetes_asyncio.client.api_client import ApiClient  # noqa: E402
+from kubernetes_asyncio.client.configuration import Configuration  # noqa: E402
+from kubernetes_asyncio.client.exceptions import ApiException  # noqa: E402
+from kubernetes_asyncio.config.incluster_config import load_incluster_config  # noqa: E402
+from kubernetes_asyncio.config.kube_config import load_kube_config  # noqa: E402
 
 DEFAULT_REQUEST_TIMEOUT = 60.0
 """Client-side limit for one non-watch request, seconds."""
