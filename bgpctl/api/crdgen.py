@@ -109,6 +109,11 @@ def crd(kind: Kind) -> dict[str, Any]:  # type: ignore[type-arg]
                     "schema": {"openAPIV3Schema": root},
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": columns,
+                    **(
+                        {"selectableFields": [{"jsonPath": f} for f in kind.selectable_fields]}
+                        if kind.selectable_fields
+                        else {}
+                    ),
                 }
             ],
         },

@@ -44,6 +44,8 @@ class Kind(Generic[SpecT, StatusT]):
     rules: tuple[dict[str, str], ...] = ()
     """Object-level CEL rules (they may read ``self.metadata.name``)."""
     categories: tuple[str, ...] = field(default=("bgp",))
+    selectable_fields: tuple[str, ...] = ()
+    """JSON paths the API server can filter on with field selectors (``.spec.x``)."""
 
     @property
     def singular(self) -> str:

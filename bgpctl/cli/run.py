@@ -10,6 +10,10 @@ With leader election (the default) the agents of all nodes compete for the Lease
 ``bgpctl-peering`` in ``--leader-election-namespace``; only the holder runs the
 peering-policy controller. The lock has an API client of its own, so renewals never
 queue behind the controllers' traffic.
+
+With ``--no-cluster-controllers`` the agent runs only the per-node controllers (the
+cluster-wide ones run in ``bgp operator``): it never campaigns for the Lease, and its
+cache holds only its own sessions (``bgpctl.controllers.nodecache``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Annotated
 import typer
 
 from bgpctl.controllers.fibsync_runner import FibOptions
+from bgpctl.controllers.nodecache import cluster_cache, node_cache
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
 from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
 from bgpctl.gobgp.client import GoBGPClient
@@ -35,7 +40,6 @@ from bgpctl.metrics.leaderelection import leader_election_metrics
 from bgpctl.metrics.server import probe_servers
 from bgpctl.metrics.workqueue import queue_metrics_provider
 from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE
-from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.runtime.controller import ControllerOptions
 from bgpctl.runtime.leaderelection import new_identity
@@ -67,6 +71,8 @@ class RunOptions:
         fib_table: Kernel routing table of the FIB routes.
         fib_exclude: Networks never installed (containment), ``SRV6_NET`` included.
         fib_netns: Program this named network namespace instead of the agent's own.
+        cluster_controllers: Also run the cluster-wide controllers (all-in-one); off
+            when ``bgp operator`` runs them.
     """
 
     local_endpoint: str
@@ -83,6 +89,7 @@ class RunOptions:
     fib_table: int = MAIN_TABLE
     fib_exclude: tuple[str, ...] = ()
     fib_netns: str | None = None
+    cluster_controllers: bool = True
 
     def fib_options(self) -> FibOptions:
         """The FIB sync's options."""
@@ -115,14 +122,15 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
     gobgp = gobgp or GoBGPClient(options.gobgp_target)
     async with kube, contextlib.AsyncExitStack() as stack:
         lock = None
-        if options.leader_elect:
+        elect = options.leader_elect and options.cluster_controllers
+        if elect:
             lock = await stack.enter_async_context(await _lease_lock(options))
         await gobgp.connect(connect_timeout=options.gobgp_connect_timeout)
         try:
             manager = Manager(
                 ManagerOptions(
                     handle_signals=options.handle_signals,
-                    leader_election=options.leader_elect,
+                    leader_election=elect,
                     leader_election_id=LEASE_NAME,
                 ),
                 leader_election_lock=lock,
@@ -140,7 +148,11 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 component="bgpctl",
                 host=options.local_endpoint or socket.gethostname(),
             )
-            cache = InformerCache.for_client(kube)
+            cache = (
+                cluster_cache(kube)
+                if options.cluster_controllers
+                else node_cache(kube, options.local_endpoint)
+            )
             controller_options = ControllerOptions(
                 metrics=controller_metrics_provider(),
                 queue_metrics=queue_metrics_provider(),
@@ -156,9 +168,10 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
             )
             if options.fib:
                 setup_fib_sync(manager, gobgp=gobgp, options=options.fib_options())
-            setup_peering_policy(
-                manager, cache=cache, client=kube, recorder=recorder, options=controller_options
-            )
+            if options.cluster_controllers:
+                setup_peering_policy(
+                    manager, cache=cache, client=kube, recorder=recorder, options=controller_options
+                )
             await manager.start()
         finally:
             await gobgp.close()
@@ -238,6 +251,15 @@ def run(
             "of the agent's own (labs and tests).",
         ),
     ] = None,
+    cluster_controllers: Annotated[
+        bool,
+        typer.Option(
+            "--cluster-controllers/--no-cluster-controllers",
+            help="Also run the cluster-wide controllers (all-in-one: labs, small clusters). "
+            "Off when 'bgp operator' runs them: the agent then never campaigns and caches "
+            "only its own sessions.",
+        ),
+    ] = _DEFAULTS.cluster_controllers,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
@@ -255,6 +277,7 @@ def run(
         fib_table=fib_table,
         fib_exclude=fib_exclusions(fib_exclude or (), os.environ.get(SRV6_NET_ENV)),
         fib_netns=fib_netns or None,
+        cluster_controllers=cluster_controllers,
     )
     try:
         options.fib_options().route_sync_options()

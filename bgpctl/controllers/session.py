@@ -32,7 +32,6 @@ sessions by either end.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -49,6 +48,7 @@ from bgpctl.controllers.resources import (
     field_manager,
 )
 from bgpctl.controllers.sessionpeer import (
+    ADDRESS_INDEX,
     ENDPOINT_INDEX,
     build_peer,
     description,
@@ -72,7 +72,7 @@ from bgpctl.gobgp.types import (
 )
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import PatchType, ResourceType, Writer
+from bgpctl.runtime.client.interfaces import PatchType, Reader, ResourceType, Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
@@ -80,8 +80,8 @@ from bgpctl.runtime.source import Channel
 log = structlog.get_logger(__name__)
 
 
-class KubeWriter(Writer, Protocol):
-    """What the reconciler writes through (``KubeClient``)."""
+class KubeWriter(Reader, Writer, Protocol):
+    """What the reconciler writes (and reads uncached objects) through (``KubeClient``)."""
 
 
 def _now() -> str:
@@ -139,12 +139,9 @@ class SessionReconciler:
 
     def sessions_for_neighbor(self, address: IPAddress) -> list[dict[str, Any]]:
         """This node's sessions whose other end has ``address`` (peer events)."""
-        endpoints = self._cache.get_informer(BGP_ENDPOINTS).indexer.list()
-        names = {
-            e["metadata"]["name"]
-            for e in endpoints
-            if _same_address((e.get("spec") or {}).get("address"), address)
-        }
+        # Index lookups only: a peer event costs the same in any cluster size.
+        endpoints = self._cache.get_informer(BGP_ENDPOINTS).indexer
+        names = {e["metadata"]["name"] for e in endpoints.by_index(ADDRESS_INDEX, str(address))}
         sessions = self._cache.get_informer(BGP_SESSIONS).indexer
         out: dict[str, dict[str, Any]] = {}
         for name in names:
@@ -164,8 +161,11 @@ class SessionReconciler:
         try:
             raw = await self._cache.get(BGP_SESSIONS, request.name)
         except NotFound:
-            self._applied.pop(request.name, None)
-            return Result()
+            uncached = await self._left_selection(request.name)
+            if uncached is None:
+                self._applied.pop(request.name, None)
+                return Result()
+            raw = uncached
         name = request.name
         if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
             if self._finalizer in _finalizers(raw):
@@ -223,6 +223,19 @@ class SessionReconciler:
         await self._report(raw, configured=True, state=state, message=message)
         return Result()
 
+    async def _left_selection(self, name: str) -> dict[str, Any] | None:
+        """A session the cache does not hold that still carries this node's finalizer.
+
+        A node's cache may hold only the sessions that name it (field selectors): one
+        whose ends changed leaves the cache although this node still has its neighbor
+        and finalizer. One targeted GET (on the cache's delete only) tells.
+        """
+        try:
+            raw = await self._client.get(BGP_SESSIONS, name)
+        except NotFound:
+            return None
+        return raw if self._finalizer in _finalizers(raw) else None
+
     async def _endpoint(self, name: str) -> BGPEndpointSpec | None:
         try:
             raw = await self._cache.get(BGP_ENDPOINTS, name)
@@ -231,7 +244,13 @@ class SessionReconciler:
         return BGP_ENDPOINT.parse(raw).spec
 
     async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
-        current = await self._remove_peers(session, keep=desired.neighbor_address)
+        applied = self._applied.get(session)
+        if applied is not None and applied.neighbor_address == desired.neighbor_address:
+            # Configured by us at this address: no stale address to sweep, so ask
+            # GoBGP for this one neighbor instead of listing them all.
+            current = await self._gobgp.get_peer(desired.neighbor_address)
+        else:
+            current = await self._remove_peers(session, keep=desired.neighbor_address)
         if current is None:
             try:
                 await self._gobgp.add_peer(desired)
@@ -371,10 +390,3 @@ def _other_end(obj: dict[str, Any], me: str) -> str | None:
     if spec.get("remoteEndpoint") == me:
         return spec.get("localEndpoint")
     return None
-
-
-def _same_address(value: Any, address: IPAddress) -> bool:
-    try:
-        return isinstance(value, str) and ipaddress.ip_address(value) == address
-    except ValueError:
-        return False

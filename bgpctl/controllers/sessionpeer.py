@@ -25,6 +25,8 @@ from bgpctl.gobgp.types import (
 FINALIZER_PREFIX = "bgp.miloapis.com/session-"
 ENDPOINT_INDEX = "endpoints"
 """Index of the session informer: the names of both endpoints of a session."""
+ADDRESS_INDEX = "address"
+"""Index of the endpoint informer: the endpoint's address (as ``str(ip_address)``)."""
 DESCRIPTION_PREFIX = "bgpsession/"
 CONNECT_RETRY = 5
 """Seconds between active connects; GoBGP's default (120 s) makes one lost SYN cost minutes."""
@@ -45,6 +47,14 @@ def endpoint_index(obj: dict[str, Any]) -> list[str]:
     """Index function: the session's two endpoint names."""
     spec = obj.get("spec") or {}
     return [n for n in (spec.get("localEndpoint"), spec.get("remoteEndpoint")) if n]
+
+
+def address_index(obj: dict[str, Any]) -> list[str]:
+    """Index function of the endpoint informer: the endpoint's address, normalised."""
+    try:
+        return [str(ipaddress.ip_address((obj.get("spec") or {}).get("address", "")))]
+    except ValueError:
+        return []
 
 
 def families(address_families: Iterable[AddressFamily] | None) -> tuple[Family, ...]:

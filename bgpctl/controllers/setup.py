@@ -31,7 +31,12 @@ from bgpctl.controllers.resources import (
 from bgpctl.controllers.routepolicy import RoutePolicyReconciler
 from bgpctl.controllers.routepolicyplan import PART as ROUTE_POLICY_PART
 from bgpctl.controllers.session import KubeWriter, PeerEventWatcher, SessionReconciler
-from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX, endpoint_index
+from bgpctl.controllers.sessionpeer import (
+    ADDRESS_INDEX,
+    ENDPOINT_INDEX,
+    address_index,
+    endpoint_index,
+)
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.runtime.builder import Builder
 from bgpctl.runtime.cache.informers import InformerCache
@@ -75,6 +80,7 @@ def prepare_cache(cache: InformerCache) -> None:
     for rt in ALL_RESOURCES:
         cache.get_informer(rt)
     cache.add_indexers(BGP_SESSIONS, {ENDPOINT_INDEX: endpoint_index})
+    cache.add_indexers(BGP_ENDPOINTS, {ADDRESS_INDEX: address_index})
 
 
 def setup_node_agent(

@@ -137,7 +137,7 @@ async def agent(
         health_addr="",
         handle_signals=False,
         gobgp_connect_timeout=15.0,
-        leader_elect=False,
+        cluster_controllers=False,  # bgp operator's job: the agents cache only their own
         fib_netns=netns,
     )
     task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))

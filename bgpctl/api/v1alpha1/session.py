@@ -146,4 +146,6 @@ BGP_SESSION: Kind[BGPSessionSpec, BGPSessionStatus] = Kind(
         PrinterColumn("Established", '.status.conditions[?(@.type=="SessionEstablished")].status'),
         PrinterColumn("Age", ".metadata.creationTimestamp", "date"),
     ),
+    # Each node's agent lists and watches only its own sessions (field selectors).
+    selectable_fields=(".spec.localEndpoint", ".spec.remoteEndpoint"),
 )

@@ -170,6 +170,9 @@ class SharedIndexInformer:
         indexers: Named index functions for the indexer.
         min_watch_timeout: Passed to the reflector (watches last [min, 2·min) s).
         backoff: Passed to the reflector (tests pin the jitter).
+        transform: Applied to every added or updated object before it is stored and
+            handed to handlers (client-go ``SetTransform``); must be idempotent (a
+            resync passes stored objects through it again) and never fail.
     """
 
     def __init__(
@@ -181,8 +184,10 @@ class SharedIndexInformer:
         indexers: Mapping[str, IndexFunc] | None = None,
         min_watch_timeout: float = DEFAULT_MIN_WATCH_TIMEOUT,
         backoff: BackoffManager | None = None,
+        transform: Callable[[KubeObject], KubeObject] | None = None,
     ) -> None:
         self._lw = lister_watcher
+        self._transform = transform
         self.name = name
         self._indexer = IndexedStore(indexers=indexers)
         self._default_resync = resync_period
@@ -336,6 +341,8 @@ class SharedIndexInformer:
             self._distribute(_Delete(obj), sync=False)
             return
         assert not isinstance(obj, DeletedFinalStateUnknown)  # only deletes carry them
+        if self._transform is not None:
+            obj = self._transform(obj)
         old = self._indexer.get(obj)
         if old is not None:
             self._indexer.update(obj)

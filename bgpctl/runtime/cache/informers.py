@@ -15,7 +15,8 @@ Upstream's ``Get`` on a missing object builds a NotFound ``StatusError``; we rai
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bgpctl.runtime.cache.informer import SharedIndexInformer, wait_for_cache_sync
@@ -24,6 +25,7 @@ from bgpctl.runtime.cache.listwatch import ListerWatcher, ListWatch
 from bgpctl.runtime.cache.reflector import DEFAULT_MIN_WATCH_TIMEOUT
 from bgpctl.runtime.cache.selector import parse_selector
 from bgpctl.runtime.cache.store import NAMESPACE_INDEX, IndexFunc, namespace_index_func
+from bgpctl.runtime.cache.union import UnionInformer
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import ListWatchClient, ObjectList, ResourceType
 
@@ -32,6 +34,19 @@ T = TypeVar("T")
 _Objects = list[KubeObject]  # inside InformerCache, ``list`` names the method
 
 ListerWatcherFactory = Callable[[ResourceType], ListerWatcher]
+SelectedListerWatcherFactory = Callable[[ResourceType, "Selection"], ListerWatcher]
+Transform = Callable[[KubeObject], KubeObject]
+"""Applied to every object before it is stored (client-go ``SetTransform``)."""
+
+CacheInformer = SharedIndexInformer | UnionInformer
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A server-side selection of one resource type (field and/or label selector)."""
+
+    field_selector: str | None = None
+    label_selector: str | None = None
 
 
 class CacheNotStartedError(RuntimeError):
@@ -59,6 +74,12 @@ class InformerCache:
         lister_watcher_factory: Builds the ListerWatcher of a resource type.
         resync_period: Default resync period of every informer, seconds (0 = none).
         min_watch_timeout: Passed to every reflector.
+        selections: Resource types the cache holds only part of: the objects in any
+            of the given server-side selections (one informer each, presented as one
+            :class:`UnionInformer`). Needs ``selected_factory``.
+        selected_factory: Builds the ListerWatcher of one selection.
+        transforms: Per resource type, a function applied to each object before it
+            is stored (e.g. to drop fields nobody reads).
     """
 
     def __init__(
@@ -67,36 +88,62 @@ class InformerCache:
         *,
         resync_period: float = 0.0,
         min_watch_timeout: float = DEFAULT_MIN_WATCH_TIMEOUT,
+        selections: Mapping[ResourceType, Sequence[Selection]] | None = None,
+        selected_factory: SelectedListerWatcherFactory | None = None,
+        transforms: Mapping[ResourceType, Transform] | None = None,
     ) -> None:
         self._factory = lister_watcher_factory
         self._resync_period = resync_period
         self._min_watch_timeout = min_watch_timeout
-        self._informers: dict[tuple[str, str, str], SharedIndexInformer] = {}
+        self._selections = {_key(rt): tuple(v) for rt, v in (selections or {}).items()}
+        if self._selections and selected_factory is None:
+            raise ValueError("selections need a selected_factory")
+        self._selected_factory = selected_factory
+        self._transforms = {_key(rt): t for rt, t in (transforms or {}).items()}
+        self._informers: dict[tuple[str, str, str], CacheInformer] = {}
         self._task_group: asyncio.TaskGroup | None = None
 
     @classmethod
     def for_client(cls, client: ListWatchClient, **kwargs: Any) -> InformerCache:
         """A cache whose informers list and watch through ``client`` (e.g. KubeClient)."""
-        return cls(lambda rt: ListWatch(client, rt), **kwargs)
+        return cls(
+            lambda rt: ListWatch(client, rt),
+            selected_factory=lambda rt, sel: ListWatch(
+                client, rt, field_selector=sel.field_selector, label_selector=sel.label_selector
+            ),
+            **kwargs,
+        )
 
     # -- informers ------------------------------------------------------------------
 
-    def get_informer(self, rt: ResourceType) -> SharedIndexInformer:
+    def get_informer(self, rt: ResourceType) -> CacheInformer:
         """The informer for ``rt``, created (and started, if running) on first use."""
-        key = (rt.group, rt.version, rt.plural)
+        key = _key(rt)
         informer = self._informers.get(key)
         if informer is None:
-            informer = SharedIndexInformer(
-                self._factory(rt),
-                name=str(rt),
-                resync_period=self._resync_period,
-                indexers={NAMESPACE_INDEX: namespace_index_func},
-                min_watch_timeout=self._min_watch_timeout,
-            )
+            selections = self._selections.get(key)
+            if selections and self._selected_factory is not None:
+                factory = self._selected_factory
+                informer = UnionInformer(
+                    [self._new_informer(rt, factory(rt, sel)) for sel in selections],
+                    name=str(rt),
+                )
+            else:
+                informer = self._new_informer(rt, self._factory(rt))
             self._informers[key] = informer
             if self._task_group is not None:
                 self._task_group.create_task(informer.run(), name=f"informer-{rt}")
         return informer
+
+    def _new_informer(self, rt: ResourceType, lw: ListerWatcher) -> SharedIndexInformer:
+        return SharedIndexInformer(
+            lw,
+            name=str(rt),
+            resync_period=self._resync_period,
+            indexers={NAMESPACE_INDEX: namespace_index_func},
+            min_watch_timeout=self._min_watch_timeout,
+            transform=self._transforms.get(_key(rt)),
+        )
 
     def add_indexers(self, rt: ResourceType, indexers: Mapping[str, IndexFunc]) -> None:
         """Add index functions to the informer of ``rt`` (for ``by_index``)."""
@@ -128,7 +175,7 @@ class InformerCache:
         """Wait until every informer has synced; bound it with ``asyncio.timeout``."""
         await wait_for_cache_sync(self.has_synced)
 
-    async def _synced_informer(self, rt: ResourceType) -> SharedIndexInformer:
+    async def _synced_informer(self, rt: ResourceType) -> CacheInformer:
         if self._task_group is None:
             raise CacheNotStartedError("the informer cache is not running")
         informer = self.get_informer(rt)
@@ -183,3 +230,7 @@ class InformerCache:
         """Deep copies of the objects whose ``index_name`` values include ``value``."""
         informer = await self._synced_informer(rt)
         return [deep_copy(o) for o in informer.indexer.by_index(index_name, value)]
+
+
+def _key(rt: ResourceType) -> tuple[str, str, str]:
+    return (rt.group, rt.version, rt.plural)
