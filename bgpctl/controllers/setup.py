@@ -100,7 +100,7 @@ def setup_node_agent(
     options = options or ControllerOptions()
     prepare_cache(cache)
     manager.add_cache(cache, name="informers")
-    manager.add(RunnableFunc(lambda: _run_recorder(recorder)), name="event-recorder")
+    manager.add(RunnableFunc(lambda: run_recorder(recorder)), name="event-recorder")
 
     config_resync = Channel(enqueue_from_map_func(lambda _: [Request(name=CONFIGURATION_NAME)]))
     session_resync = Channel(enqueue_from_map_func(lambda _: []))  # handler set below
@@ -220,7 +220,8 @@ def setup_node_agent(
     )
 
 
-async def _run_recorder(recorder: EventRecorder) -> None:
+async def run_recorder(recorder: EventRecorder) -> None:
+    """Run ``recorder`` (a runnable's body) until cancelled."""
     async with recorder:
         await asyncio.get_running_loop().create_future()
 

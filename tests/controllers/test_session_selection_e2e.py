@@ -8,15 +8,18 @@ it leaves ``b``'s cache; ``b`` must still remove its neighbor and its finalizer
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
 import pytest
 
+from bgpctl.controllers.peeringpolicy import LEASE_NAME
 from bgpctl.controllers.resources import BGP_SESSIONS
 from bgpctl.controllers.sessionpeer import description, finalizer
 from bgpctl.envtest import ControlPlane
-from bgpctl.runtime.client.interfaces import PatchType
+from bgpctl.runtime.client.errors import NotFound
+from bgpctl.runtime.client.interfaces import LEASES, PatchType
 from bgpctl.testing.netns import remove_stale
 from tests.controllers.mesh import Node, mesh
 
@@ -65,3 +68,8 @@ async def test_session_leaving_a_nodes_selection_is_cleaned_up_there(
 
         await m.wait("c configured the session", c_took_over)
         assert await _tagged(a, name) == [c.address]
+        # Agents without the cluster-wide controllers never campaign for the Lease.
+        with contextlib.suppress(NotFound):
+            lease = await m.admin.get(LEASES, LEASE_NAME, namespace="bgp-system")
+            holder = lease["spec"].get("holderIdentity") or ""
+            assert not any(holder.startswith(n.name) for n in m.nodes.values())
