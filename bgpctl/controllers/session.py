@@ -11,7 +11,8 @@ node:
    and the route-reflector-client flag only on the reflector (``localEndpoint``) side;
    the neighbor's description tags it with the session (``bgpsession/<name>``);
 3. removes neighbors tagged with this session at another address (an endpoint address
-   changed), judged from GoBGP's ListPeer, never from memory;
+   changed), judged from one ListPeer taken at start (and again after any GoBGP error)
+   and kept current by this node's own adds and deletes (:meth:`SessionReconciler._tags`);
 4. writes only its own ``status.endpoints[]`` entry (``endpoint``, ``configured``,
    ``state``, ``message``, ``lastTransitionTime``) by server-side apply on the status
    subresource as ``bgpctl/<endpoint>``, and only when it changed.
@@ -31,6 +32,7 @@ sessions by either end.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -117,6 +119,8 @@ class SessionReconciler:
         self._manager = field_manager(local_endpoint)
         # Only suppresses redundant UpdatePeer calls; what is configured is read from GoBGP.
         self._applied: dict[str, PeerSpec] = {}
+        self._tagged: dict[str, set[IPAddress]] | None = None
+        self._tags_lock = asyncio.Lock()
         self._log = log.bind(endpoint=local_endpoint)
 
     # -- map functions (synchronous, cache only) ------------------------------------
@@ -244,16 +248,13 @@ class SessionReconciler:
         return BGP_ENDPOINT.parse(raw).spec
 
     async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
-        applied = self._applied.get(session)
-        if applied is not None and applied.neighbor_address == desired.neighbor_address:
-            # Configured by us at this address: no stale address to sweep, so ask
-            # GoBGP for this one neighbor instead of listing them all.
-            current = await self._gobgp.get_peer(desired.neighbor_address)
-        else:
-            current = await self._remove_peers(session, keep=desired.neighbor_address)
+        current = await self._remove_peers(session, keep=desired.neighbor_address)
         if current is None:
             try:
                 await self._gobgp.add_peer(desired)
+                (await self._tags()).setdefault(desired.description, set()).add(
+                    desired.neighbor_address
+                )
                 self._log.info("peer added", session=session, peer=str(desired.neighbor_address))
             except GoBGPError as err:
                 if not is_already_exists(err):
@@ -267,19 +268,37 @@ class SessionReconciler:
 
     async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
         """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""
-        kept: Peer | None = None
-        for peer in await self._gobgp.list_peers():
-            address = peer.spec.neighbor_address
-            if keep is not None and address == keep:
-                kept = peer
-            elif peer.spec.description == description(session):
+        try:
+            tagged = (await self._tags()).get(description(session), set())
+            for address in sorted(tagged - {keep} if keep is not None else tagged, key=str):
                 try:
                     await self._gobgp.delete_peer(address)
                 except GoBGPError as err:
                     if not is_not_found(err):
                         raise
+                tagged.discard(address)
                 self._log.info("peer deleted", session=session, peer=str(address))
-        return kept
+            return await self._gobgp.get_peer(keep) if keep is not None else None
+        except GoBGPError:
+            self._tagged = None  # GoBGP may have changed under us: list again next time
+            raise
+
+    async def _tags(self) -> dict[str, set[IPAddress]]:
+        """Neighbor addresses by description: one ListPeer, then kept by our own writes.
+
+        Only this agent adds or deletes neighbors tagged ``bgpsession/...`` in its
+        GoBGP, so after one ListPeer (at start, and again after any GoBGP error) its own
+        adds and deletes keep the map exact; a neighbor lost in a gobgpd restart only
+        makes a later delete answer "not found". One reconcile then costs one targeted
+        lookup instead of a ListPeer of every neighbor (O(n²) on a route reflector).
+        """
+        async with self._tags_lock:
+            if self._tagged is None:
+                tagged: dict[str, set[IPAddress]] = {}
+                for peer in await self._gobgp.list_peers():
+                    tagged.setdefault(peer.spec.description, set()).add(peer.spec.neighbor_address)
+                self._tagged = tagged
+            return self._tagged
 
     async def _set_finalizer(self, raw: dict[str, Any], *, present: bool) -> dict[str, Any]:
         meta = raw["metadata"]

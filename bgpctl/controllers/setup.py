@@ -50,6 +50,9 @@ from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.runnable import RunnableFunc
 from bgpctl.runtime.source import Channel
 
+SESSION_WORKERS = 16
+"""Sessions one agent reconciles at once."""
+
 
 @dataclass(frozen=True, slots=True)
 class NodeAgent:
@@ -180,7 +183,8 @@ def setup_node_agent(
         )
         .watches_raw_source(session_resync)
         .watches_raw_source(peer_events)
-        .with_options(options)
+        # Sessions are independent: a reflector configures its 1,000 neighbors in parallel.
+        .with_options(dataclasses.replace(options, max_concurrent_reconciles=SESSION_WORKERS))
         .complete(sessions)
     )
     peer_watcher = PeerEventWatcher(gobgp, sessions, peer_events)
