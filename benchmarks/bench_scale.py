@@ -228,7 +228,8 @@ async def main(sizes: list[int]) -> None:
                     f"steady {steady_rps:5.2f} req/s, "
                     f"{steady_writes * 2:.0f} writes/min | policy change: on every node in "
                     f"{applied:4.1f} s, {change_rps:5.2f} req/s over {elapsed:.0f} s, "
-                    f"{row['change_writes']:.0f} writes | agent RSS median {row['rss_median']:.0f} MB, "
+                    f"{row['change_writes']:.0f} writes | "
+                    f"agent RSS median {row['rss_median']:.0f} MB, "
                     f"max {row['rss_max']:.0f} MB",
                     flush=True,
                 )

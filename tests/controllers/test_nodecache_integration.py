@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bgpctl.controllers.nodecache import cluster_cache, node_cache
-from bgpctl.controllers.resources import BGP_ENDPOINTS, BGP_SESSIONS
+from bgpctl.controllers.resources import BGP_ENDPOINTS, BGP_ROUTE_POLICIES, BGP_SESSIONS
 from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX
 from bgpctl.controllers.setup import prepare_cache
 from bgpctl.envtest import ControlPlane
@@ -82,6 +82,33 @@ async def test_node_cache_holds_only_the_sessions_naming_the_node(
             spec = {"localEndpoint": local, "remoteEndpoint": remote}
             await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, name, spec))
 
+        # Two nodes' status entries on a route policy: e1's cache keeps its own only.
+        await admin.create(
+            BGP_ROUTE_POLICIES,
+            obj(
+                BGP_ROUTE_POLICIES,
+                f"rp-{t}",
+                {
+                    "type": "Import",
+                    "statements": [
+                        {"action": "Reject", "prefixSet": [{"cidr": "2001:db8:dd::/48"}]}
+                    ],
+                },
+            ),
+        )
+        for node in (e1, e2):
+            entry = {"node": node, "applied": True, "reason": "Applied", "peers": 0}
+            await admin.status().apply(
+                BGP_ROUTE_POLICIES,
+                {
+                    "apiVersion": BGP_ROUTE_POLICIES.api_version,
+                    "kind": BGP_ROUTE_POLICIES.kind,
+                    "metadata": {"name": f"rp-{t}"},
+                    "status": {"nodes": [entry]},
+                },
+                field_manager=f"test/{node}",
+            )
+
         cache = node_cache(kube, e1)
         prepare_cache(cache)
         async with running(cache):
@@ -100,6 +127,9 @@ async def test_node_cache_holds_only_the_sessions_naming_the_node(
             assert "managedFields" not in ep["metadata"]
             assert "annotations" not in ep["metadata"]
             assert "status" not in ep
+            rp = await cache.get(BGP_ROUTE_POLICIES, f"rp-{t}")
+            assert [n["node"] for n in rp["status"]["nodes"]] == [e1]
+            assert "managedFields" not in rp["metadata"]
 
             # A session that comes to name e1 enters the cache; one that stops leaves it.
             await admin.patch(
