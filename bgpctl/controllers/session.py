@@ -249,12 +249,10 @@ class SessionReconciler:
 
     async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
         current = await self._remove_peers(session, keep=desired.neighbor_address)
+        wrote = current is None or self._applied.get(session) != desired
         if current is None:
             try:
                 await self._gobgp.add_peer(desired)
-                (await self._tags()).setdefault(desired.description, set()).add(
-                    desired.neighbor_address
-                )
                 self._log.info("peer added", session=session, peer=str(desired.neighbor_address))
             except GoBGPError as err:
                 if not is_already_exists(err):
@@ -263,6 +261,12 @@ class SessionReconciler:
         elif self._applied.get(session) != desired:
             await self._gobgp.update_peer(desired)
             self._log.info("peer updated", session=session, peer=str(desired.neighbor_address))
+        if wrote:  # the neighbor at this address now carries this session's tag only
+            tags = await self._tags()
+            for other, addresses in tags.items():
+                if other != desired.description:
+                    addresses.discard(desired.neighbor_address)
+            tags.setdefault(desired.description, set()).add(desired.neighbor_address)
         self._applied[session] = desired
         return await self._gobgp.get_peer(desired.neighbor_address)
 
