@@ -17,6 +17,7 @@ from bgpctl.controllers.configuration import ConfigurationReconciler
 from bgpctl.controllers.fibsync_runner import FibOptions, FibSync
 from bgpctl.controllers.gobgppolicy import Assignments
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
+from bgpctl.controllers.nodewide import NodeContext
 from bgpctl.controllers.peeringpolicy import POLICY_KIND, PeeringPolicyReconciler, session_changed
 from bgpctl.controllers.resources import (
     ALL_RESOURCES,
@@ -35,12 +36,13 @@ from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX, endpoint_index
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.runtime.builder import Builder
 from bgpctl.runtime.cache.informers import InformerCache
+from bgpctl.runtime.client.interfaces import ResourceType
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.event import UpdateEvent
 from bgpctl.runtime.handler import enqueue_for_object, enqueue_from_map_func
 from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
-from bgpctl.runtime.reconcile import Request
+from bgpctl.runtime.reconcile import Reconciler, Request
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.runnable import RunnableFunc
 from bgpctl.runtime.source import Channel
@@ -63,6 +65,32 @@ def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
     return old.get("generation") != new.get("generation") or old.get(
         "deletionTimestamp"
     ) != new.get("deletionTimestamp")
+
+
+def _node_wide(
+    name: str,
+    rt: ResourceType,
+    node: NodeContext,
+    reconciler: Reconciler,
+    resync: Channel,
+    options: ControllerOptions,
+) -> Controller:
+    """A node-wide controller: any change of ``rt``, endpoints or sessions -> the node.
+
+    Endpoints and sessions decide the node's neighbors, which selectors resolve to.
+    """
+    cache = node.cache
+    to_node = enqueue_from_map_func(lambda _: [node.request()])
+    neighbors_changed = Funcs(on_update=_spec_labels_or_deletion_changed)
+    return (
+        Builder(name)
+        .watches(cache.get_informer(rt), to_node, generation_changed())
+        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
+        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
+        .watches_raw_source(resync)
+        .with_options(options)
+        .complete(reconciler)
+    )
 
 
 def _spec_labels_or_deletion_changed(event: UpdateEvent) -> bool:
@@ -112,23 +140,9 @@ def setup_node_agent(
     # Route policies first, then advertisements: both own a part of GoBGP's global
     # assignments, advertisement restrictions ahead of route policies.
     assignments = Assignments(order=("adv", ROUTE_POLICY_PART))
-    adverts = AdvertisementReconciler(
-        cache=cache,
-        client=client,
-        gobgp=gobgp,
-        recorder=recorder,
-        local_endpoint=local_endpoint,
-        assignments=assignments,
-    )
-    route_policies = RoutePolicyReconciler(
-        cache=cache,
-        client=client,
-        gobgp=gobgp,
-        recorder=recorder,
-        local_endpoint=local_endpoint,
-        assignments=assignments,
-        reannounced=adverts.reannounced,
-    )
+    node = NodeContext(cache, client, gobgp, recorder, local_endpoint, assignments)
+    adverts = AdvertisementReconciler(node)
+    route_policies = RoutePolicyReconciler(node, reannounced=adverts.reannounced)
 
     def on_started() -> None:
         # StartBgp leaves GoBGP without policies, paths or neighbors: restore all three.
@@ -178,25 +192,11 @@ def setup_node_agent(
         .complete(sessions)
     )
     peer_watcher = PeerEventWatcher(gobgp, sessions, peer_events)
-    to_node = enqueue_from_map_func(lambda _: node_key)
-    neighbors_changed = Funcs(on_update=_spec_labels_or_deletion_changed)
-    advert_controller = (
-        Builder("bgpadvertisement")
-        .watches(cache.get_informer(BGP_ADVERTISEMENTS), to_node, generation_changed())
-        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
-        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
-        .watches_raw_source(advert_resync)
-        .with_options(options)
-        .complete(adverts)
+    advert_controller = _node_wide(
+        "bgpadvertisement", BGP_ADVERTISEMENTS, node, adverts, advert_resync, options
     )
-    policy_controller = (
-        Builder("bgproutepolicy")
-        .watches(cache.get_informer(BGP_ROUTE_POLICIES), to_node, generation_changed())
-        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
-        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
-        .watches_raw_source(policy_resync)
-        .with_options(options)
-        .complete(route_policies)
+    policy_controller = _node_wide(
+        "bgproutepolicy", BGP_ROUTE_POLICIES, node, route_policies, policy_resync, options
     )
     manager.add(config_controller)
     manager.add(policy_controller)
