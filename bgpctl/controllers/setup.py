@@ -18,7 +18,12 @@ from bgpctl.controllers.fibsync_runner import FibOptions, FibSync
 from bgpctl.controllers.gobgppolicy import Assignments
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
 from bgpctl.controllers.nodewide import NodeContext
-from bgpctl.controllers.peeringpolicy import POLICY_KIND, PeeringPolicyReconciler, session_changed
+from bgpctl.controllers.peeringpolicy import (
+    POLICY_KIND,
+    PeeringPolicyReconciler,
+    policy_changed,
+    session_changed,
+)
 from bgpctl.controllers.resources import (
     ALL_RESOURCES,
     BGP_ADVERTISEMENTS,
@@ -251,7 +256,7 @@ def setup_peering_policy(
     policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
     controller = (
         Builder("bgppeeringpolicy")
-        .for_(cache.get_informer(BGP_PEERING_POLICIES), generation_changed())
+        .for_(cache.get_informer(BGP_PEERING_POLICIES), Funcs(on_update=policy_changed))
         .watches(
             cache.get_informer(BGP_ENDPOINTS),
             enqueue_from_map_func(policies.map_all),
