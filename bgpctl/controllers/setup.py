@@ -17,6 +17,7 @@ from bgpctl.controllers.configuration import ConfigurationReconciler
 from bgpctl.controllers.fibsync_runner import FibOptions, FibSync
 from bgpctl.controllers.gobgppolicy import Assignments
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
+from bgpctl.controllers.nodestatus import current_entry
 from bgpctl.controllers.nodewide import NodeContext
 from bgpctl.controllers.peeringpolicy import (
     POLICY_KIND,
@@ -87,9 +88,19 @@ def _node_wide(
     cache = node.cache
     to_node = enqueue_from_map_func(lambda _: [node.request()])
     neighbors_changed = Funcs(on_update=_spec_labels_or_deletion_changed)
+    me = node.local_endpoint
+
+    def spec_or_own_entry_changed(event: UpdateEvent) -> bool:
+        # The node's own entry arriving re-checks it: a write skipped against a cache
+        # that had not yet seen the node's previous write must not leave that one.
+        old, new = event.old, event.new
+        return (old.get("metadata") or {}).get("generation") != (new.get("metadata") or {}).get(
+            "generation"
+        ) or current_entry(old, me) != current_entry(new, me)
+
     return (
         Builder(name)
-        .watches(cache.get_informer(rt), to_node, generation_changed())
+        .watches(cache.get_informer(rt), to_node, Funcs(on_update=spec_or_own_entry_changed))
         .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
         .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
         .watches_raw_source(resync)
