@@ -38,7 +38,12 @@ from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.runtime.controller import ControllerOptions
-from bgpctl.runtime.leaderelection import new_identity
+from bgpctl.runtime.leaderelection import (
+    DEFAULT_LEASE_DURATION,
+    DEFAULT_RENEW_DEADLINE,
+    DEFAULT_RETRY_PERIOD,
+    new_identity,
+)
 from bgpctl.runtime.leaderelection.leaselock import LeaseLock
 from bgpctl.runtime.manager import Manager, ManagerOptions
 from bgpctl.runtime.recorder import EventRecorder
@@ -62,6 +67,9 @@ class RunOptions:
         leader_elect: Compete for the peering-policy Lease; without it this agent runs
             the peering-policy controller unconditionally (one agent only!).
         leader_election_namespace: Namespace of the Lease ``bgpctl-peering``.
+        lease_duration: Seconds a standby waits before taking over a silent leader's Lease.
+        renew_deadline: Seconds the leader keeps trying to renew before it stops leading.
+        retry_period: Seconds between acquire/renew attempts.
         fib: Program GoBGP's best paths into the kernel FIB.
         fib_protocol: Route protocol number of the FIB routes.
         fib_table: Kernel routing table of the FIB routes.
@@ -78,6 +86,9 @@ class RunOptions:
     gobgp_connect_timeout: float = 60.0
     leader_elect: bool = True
     leader_election_namespace: str = "bgp-system"
+    lease_duration: float = DEFAULT_LEASE_DURATION
+    renew_deadline: float = DEFAULT_RENEW_DEADLINE
+    retry_period: float = DEFAULT_RETRY_PERIOD
     fib: bool = True
     fib_protocol: int = DEFAULT_PROTOCOL
     fib_table: int = MAIN_TABLE
@@ -120,6 +131,9 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                     handle_signals=options.handle_signals,
                     leader_election=options.leader_elect,
                     leader_election_id=LEASE_NAME,
+                    lease_duration=options.lease_duration,
+                    renew_deadline=options.renew_deadline,
+                    retry_period=options.retry_period,
                 ),
                 leader_election_lock=lock,
                 leader_election_metrics=leader_election_metrics() if lock else None,
@@ -206,6 +220,17 @@ def run(
     leader_election_namespace: Annotated[
         str, typer.Option(help="Namespace of the leader election Lease 'bgpctl-peering'.")
     ] = "bgp-system",
+    leader_election_lease_duration: Annotated[
+        float,
+        typer.Option(help="Seconds before a standby takes over a silent leader's Lease."),
+    ] = DEFAULT_LEASE_DURATION,
+    leader_election_renew_deadline: Annotated[
+        float,
+        typer.Option(help="Seconds the leader keeps retrying a renewal before it steps down."),
+    ] = DEFAULT_RENEW_DEADLINE,
+    leader_election_retry_period: Annotated[
+        float, typer.Option(help="Seconds between Lease acquire/renew attempts.")
+    ] = DEFAULT_RETRY_PERIOD,
     fib: Annotated[
         bool,
         typer.Option(
@@ -246,6 +271,9 @@ def run(
         health_addr=health_addr or metrics_addr,
         leader_elect=leader_elect,
         leader_election_namespace=leader_election_namespace,
+        lease_duration=leader_election_lease_duration,
+        renew_deadline=leader_election_renew_deadline,
+        retry_period=leader_election_retry_period,
         fib=fib,
         fib_protocol=fib_protocol,
         fib_table=fib_table,

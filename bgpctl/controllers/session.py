@@ -41,6 +41,7 @@ import structlog
 
 from bgpctl.api.v1alpha1 import BGP_CONFIGURATION, BGP_ENDPOINT, BGP_SESSION
 from bgpctl.api.v1alpha1.endpoint import BGPEndpointSpec
+from bgpctl.controllers.neighbor import Action, apply_neighbor, delete_neighbor
 from bgpctl.controllers.resources import (
     BGP_CONFIGURATIONS,
     BGP_ENDPOINTS,
@@ -60,8 +61,6 @@ from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import (
     GoBGPError,
     NotStarted,
-    is_already_exists,
-    is_not_found,
     is_retriable,
 )
 from bgpctl.gobgp.types import (
@@ -115,8 +114,6 @@ class SessionReconciler:
         self._me = local_endpoint
         self._finalizer = finalizer(local_endpoint)
         self._manager = field_manager(local_endpoint)
-        # Only suppresses redundant UpdatePeer calls; what is configured is read from GoBGP.
-        self._applied: dict[str, PeerSpec] = {}
         self._log = log.bind(endpoint=local_endpoint)
 
     # -- map functions (synchronous, cache only) ------------------------------------
@@ -164,7 +161,6 @@ class SessionReconciler:
         try:
             raw = await self._cache.get(BGP_SESSIONS, request.name)
         except NotFound:
-            self._applied.pop(request.name, None)
             return Result()
         name = request.name
         if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
@@ -172,7 +168,6 @@ class SessionReconciler:
                 await self._remove_peers(name, keep=None)
                 await self._set_finalizer(raw, present=False)
                 self._log.info("session cleaned up", session=name)
-            self._applied.pop(name, None)
             return Result()
         if self._finalizer not in _finalizers(raw):
             raw = await self._set_finalizer(raw, present=True)
@@ -188,7 +183,6 @@ class SessionReconciler:
         if missing or local is None or remote is None:
             # The endpoint watch re-triggers once it exists; nothing to retry until then.
             await self._remove_peers(name, keep=None)
-            self._applied.pop(name, None)
             await self._fail(raw, f"BGPEndpoint {missing[0]!r} not found", "EndpointNotFound")
             return Result()
         try:
@@ -232,19 +226,15 @@ class SessionReconciler:
 
     async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
         current = await self._remove_peers(session, keep=desired.neighbor_address)
-        if current is None:
-            try:
-                await self._gobgp.add_peer(desired)
-                self._log.info("peer added", session=session, peer=str(desired.neighbor_address))
-            except GoBGPError as err:
-                if not is_already_exists(err):
-                    raise
-                await self._gobgp.update_peer(desired)
-        elif self._applied.get(session) != desired:
-            await self._gobgp.update_peer(desired)
-            self._log.info("peer updated", session=session, peer=str(desired.neighbor_address))
-        self._applied[session] = desired
-        return await self._gobgp.get_peer(desired.neighbor_address)
+        applied = await apply_neighbor(self._gobgp, current, desired)
+        if applied.action is not Action.NONE:
+            self._log.info(
+                f"peer {applied.action.value}",
+                session=session,
+                peer=str(desired.neighbor_address),
+                changed=",".join(applied.changed),
+            )
+        return applied.peer
 
     async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
         """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""
@@ -254,11 +244,7 @@ class SessionReconciler:
             if keep is not None and address == keep:
                 kept = peer
             elif peer.spec.description == description(session):
-                try:
-                    await self._gobgp.delete_peer(address)
-                except GoBGPError as err:
-                    if not is_not_found(err):
-                        raise
+                await delete_neighbor(self._gobgp, address)
                 self._log.info("peer deleted", session=session, peer=str(address))
         return kept
 

@@ -56,17 +56,26 @@ def peer_to_pb(spec: PeerSpec) -> pb.Peer:
     """
     if not spec.families:
         raise ConversionError(f"peer {spec.neighbor_address}: no address family")
+    # With an explicit local AS, the peer type and the local address are sent as GoBGP
+    # would default them: GoBGP 3.10's UpdatePeer compares the request, before its
+    # defaults are filled in, with the stored configuration, and resets the session on
+    # any difference (a timer change included).
+    peer_type = pb.INTERNAL
+    if spec.local_asn and spec.local_asn != spec.peer_asn:
+        peer_type = pb.EXTERNAL
+    local = spec.local_address or _unspecified(spec.neighbor_address)
     peer = pb.Peer(
         conf=pb.PeerConf(
             neighbor_address=str(spec.neighbor_address),
             peer_asn=spec.peer_asn,
             local_asn=spec.local_asn,
+            type=peer_type,
             description=spec.description,
             auth_password=spec.auth_password,
             admin_down=spec.admin_down,
         ),
         transport=pb.Transport(
-            local_address=str(spec.local_address) if spec.local_address else "",
+            local_address=str(local),
             remote_port=spec.remote_port,
             passive_mode=spec.passive,
         ),
@@ -96,6 +105,15 @@ def peer_to_pb(spec: PeerSpec) -> pb.Peer:
             )
         )
     return peer
+
+
+def _unspecified(address: IPAddress) -> IPAddress:
+    return ipaddress.ip_address("0.0.0.0" if address.version == 4 else "::")
+
+
+def _configured(address: IPAddress | None) -> IPAddress | None:
+    # GoBGP lists an unconfigured local address as "0.0.0.0" / "::".
+    return None if address is None or address.is_unspecified else address
 
 
 def _address(text: str) -> IPAddress | None:
@@ -130,7 +148,7 @@ def peer_spec_from_pb(message: pb.Peer) -> PeerSpec:
         description=conf.description,
         auth_password=conf.auth_password,
         families=tuple(families),
-        local_address=_address(transport.local_address),
+        local_address=_configured(_address(transport.local_address)),
         remote_port=transport.remote_port,
         passive=transport.passive_mode,
         connect_retry=timers.connect_retry,
