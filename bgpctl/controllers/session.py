@@ -50,6 +50,7 @@ from bgpctl.controllers.resources import (
     field_manager,
 )
 from bgpctl.controllers.sessionpeer import (
+    DESCRIPTION_PREFIX,
     ENDPOINT_INDEX,
     build_peer,
     description,
@@ -77,6 +78,11 @@ from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
 
 log = structlog.get_logger(__name__)
+
+CONFLICT = "Conflict"
+"""Event reason and status message prefix of a session that lost its neighbor to another."""
+CONFLICT_RECHECK = 30.0
+"""Seconds after which a session in conflict looks again."""
 
 
 class KubeWriter(Writer, StatusWriter, Protocol):
@@ -124,7 +130,18 @@ class SessionReconciler:
         if not name:
             return []
         indexer = self._cache.get_informer(BGP_SESSIONS).indexer
-        return [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+        out = [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+        # An address change may end (or start) a conflict over a neighbor.
+        return out + self.map_conflicted(obj)
+
+    def map_conflicted(self, obj: dict[str, Any]) -> list[Request]:
+        """Any session change -> this node's sessions that lost a neighbor to another one."""
+        name = (obj.get("metadata") or {}).get("name")
+        return [
+            _request(s)
+            for s in self._cache.get_informer(BGP_SESSIONS).indexer.list()
+            if s["metadata"]["name"] != name and self._involved(s) and self._lost(s)
+        ]
 
     def map_all(self, _obj: dict[str, Any]) -> list[Request]:
         """Any event -> every session this node is part of (or still holds a finalizer on)."""
@@ -201,7 +218,17 @@ class SessionReconciler:
             default_families=families(config.address_families),
         )
         try:
-            peer = await self._apply_peer(name, desired)
+            current = await self._remove_peers(name, keep=desired.neighbor_address)
+            owner = self._owner(raw, desired.neighbor_address, current)
+            if owner is not None:
+                message = f"{CONFLICT}: {owner}"
+                entry = self._entry(raw)
+                known = entry is not None and entry.get("message") == message
+                await self._fail(raw, message, CONFLICT, warn=not known)
+                # The owner's deletion or change re-triggers this session; the requeue
+                # covers a cleanup that lands after that trigger.
+                return Result(requeue_after=CONFLICT_RECHECK)
+            peer = await self._apply_peer(name, current, desired)
         except GoBGPError as err:
             await self._fail(
                 raw,
@@ -224,8 +251,9 @@ class SessionReconciler:
             return None
         return BGP_ENDPOINT.parse(raw).spec
 
-    async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
-        current = await self._remove_peers(session, keep=desired.neighbor_address)
+    async def _apply_peer(
+        self, session: str, current: Peer | None, desired: PeerSpec
+    ) -> Peer | None:
         applied = await apply_neighbor(self._gobgp, current, desired)
         if applied.action is not Action.NONE:
             self._log.info(
@@ -235,6 +263,76 @@ class SessionReconciler:
                 changed=",".join(applied.changed),
             )
         return applied.peer
+
+    def _owner(self, raw: dict[str, Any], address: IPAddress, current: Peer | None) -> str | None:
+        """Who else holds (or has the better claim to) the neighbor at ``address``, if anyone.
+
+        An existing neighbor belongs to the session in its description, as long as that
+        session exists; a neighbor without a ``bgpsession/`` tag belongs to whoever
+        configured it outside bgpctl. With no neighbor yet, the claim goes to the session
+        whose entry already says ``configured``, then to the oldest (then the smallest name).
+        """
+        name = raw["metadata"]["name"]
+        if current is not None:
+            tag = current.spec.description
+            if tag == description(name):
+                return None
+            if not tag.startswith(DESCRIPTION_PREFIX):
+                return f"neighbor {address} is configured in GoBGP outside bgpctl"
+            other = tag.removeprefix(DESCRIPTION_PREFIX)
+            if self._session(other) is not None:
+                return f"neighbor {address} belongs to BGPSession {other!r}"
+            return None  # an orphan: its session is gone, take it over
+        rivals = [s for s in self._claimants(address) if s["metadata"]["name"] != name]
+        if not rivals:
+            return None
+        best = min([raw, *rivals], key=self._claim)
+        if best is raw:
+            return None
+        return f"neighbor {address} belongs to BGPSession {best['metadata']['name']!r}"
+
+    def _claimants(self, address: IPAddress) -> list[dict[str, Any]]:
+        """This node's live sessions whose other end has ``address``."""
+        return [
+            s
+            for s in self.sessions_for_neighbor(address)
+            if not s["metadata"].get("deletionTimestamp")
+        ]
+
+    def _claim(self, raw: dict[str, Any]) -> tuple[bool, str, str]:
+        entry = self._entry(raw)
+        configured = bool(entry and entry.get("configured"))
+        meta = raw["metadata"]
+        return (not configured, meta.get("creationTimestamp") or "", meta["name"])
+
+    def _entry(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        entries = (raw.get("status") or {}).get("endpoints") or []
+        return next((e for e in entries if e.get("endpoint") == self._me), None)
+
+    def _lost(self, raw: dict[str, Any]) -> bool:
+        entry = self._entry(raw)
+        return bool(entry and str(entry.get("message") or "").startswith(CONFLICT))
+
+    def _session(self, name: str) -> dict[str, Any] | None:
+        return self._cache.get_informer(BGP_SESSIONS).indexer.get_by_key(name)
+
+    async def sweep_orphans(self) -> None:
+        """Delete neighbors tagged ``bgpsession/<name>`` whose session no longer exists.
+
+        Run on every full resync (agent start, new GoBGP generation), after the
+        informer cache has synced. Neighbors without the tag are never touched.
+        """
+        for peer in await self._gobgp.list_peers():
+            tag = peer.spec.description
+            if tag.startswith(DESCRIPTION_PREFIX):
+                session = tag.removeprefix(DESCRIPTION_PREFIX)
+                if self._session(session) is None:
+                    await delete_neighbor(self._gobgp, peer.spec.neighbor_address)
+                    self._log.info(
+                        "orphaned peer deleted",
+                        session=session,
+                        peer=str(peer.spec.neighbor_address),
+                    )
 
     async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
         """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""

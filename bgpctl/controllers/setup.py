@@ -85,10 +85,11 @@ def setup_node_agent(
 
     config_resync = Channel(enqueue_from_map_func(lambda _: [Request(name=CONFIGURATION_NAME)]))
     session_resync = Channel(enqueue_from_map_func(lambda _: []))  # handler set below
-    watcher = GenerationWatcher(gobgp, [config_resync, session_resync])
-
     sessions = SessionReconciler(
         cache=cache, client=client, gobgp=gobgp, recorder=recorder, local_endpoint=local_endpoint
+    )
+    watcher = GenerationWatcher(
+        gobgp, [config_resync, session_resync], sweeps=[sessions.sweep_orphans]
     )
     session_resync.handler = enqueue_from_map_func(sessions.map_all)
     configuration = ConfigurationReconciler(
@@ -125,6 +126,11 @@ def setup_node_agent(
             cache.get_informer(BGP_CONFIGURATIONS),
             enqueue_from_map_func(sessions.map_all),
             generation_changed(),
+        )
+        .watches(  # a neighbor's owner changed or went away: the losers look again
+            cache.get_informer(BGP_SESSIONS),
+            enqueue_from_map_func(sessions.map_conflicted),
+            Funcs(on_create=lambda _: False, on_update=_spec_or_deletion_changed),
         )
         .watches_raw_source(session_resync)
         .watches_raw_source(peer_events)
