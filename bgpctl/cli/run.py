@@ -131,6 +131,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                     handle_signals=options.handle_signals,
                     leader_election=options.leader_elect,
                     leader_election_id=LEASE_NAME,
+                    leader_election_lost_is_fatal=False,  # only the leader's controllers stop
                     lease_duration=options.lease_duration,
                     renew_deadline=options.renew_deadline,
                     retry_period=options.retry_period,

@@ -36,7 +36,7 @@ from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
 from bgpctl.runtime.reconcile import Request
 from bgpctl.runtime.recorder import EventRecorder
-from bgpctl.runtime.runnable import RunnableFunc
+from bgpctl.runtime.runnable import Rebuilding, RunnableFunc
 from bgpctl.runtime.source import Channel
 
 
@@ -170,37 +170,43 @@ def setup_peering_policy(
     client: KubeWriter,
     recorder: EventRecorder,
     options: ControllerOptions | None = None,
-) -> Controller:
+) -> Rebuilding:
     """Add the leader-only peering-policy controller to ``manager``.
 
     The cache must have been prepared (:func:`prepare_cache`) and added, and the recorder
     run, by the caller (``setup_node_agent`` does both). The manager must run leader
     election (Lease ``bgpctl-peering``) for the controller to be started only on the leader.
+    A fresh controller is built on every start, so a manager that survives a lost lease
+    can run it again when it wins the lease back.
     """
     base = options or ControllerOptions()
     options = dataclasses.replace(base, needs_leader_election=True)
-    policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
-    controller = (
-        Builder("bgppeeringpolicy")
-        .for_(cache.get_informer(BGP_PEERING_POLICIES), generation_changed())
-        .watches(
-            cache.get_informer(BGP_ENDPOINTS),
-            enqueue_from_map_func(policies.map_all),
-            labels_changed(),
+
+    def build() -> Controller:
+        policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
+        return (
+            Builder("bgppeeringpolicy")
+            .for_(cache.get_informer(BGP_PEERING_POLICIES), generation_changed())
+            .watches(
+                cache.get_informer(BGP_ENDPOINTS),
+                enqueue_from_map_func(policies.map_all),
+                labels_changed(),
+            )
+            .owns(
+                cache.get_informer(BGP_SESSIONS),
+                POLICY_KIND,
+                Funcs(on_update=session_changed),
+                owner_group=GROUP,
+            )
+            .watches(
+                cache.get_informer(BGP_SESSIONS),
+                enqueue_from_map_func(policies.map_unowned_session),
+                Funcs(on_update=lambda _: False),
+            )
+            .with_options(options)
+            .complete(policies)
         )
-        .owns(
-            cache.get_informer(BGP_SESSIONS),
-            POLICY_KIND,
-            Funcs(on_update=session_changed),
-            owner_group=GROUP,
-        )
-        .watches(
-            cache.get_informer(BGP_SESSIONS),
-            enqueue_from_map_func(policies.map_unowned_session),
-            Funcs(on_update=lambda _: False),
-        )
-        .with_options(options)
-        .complete(policies)
-    )
-    manager.add(controller)
-    return controller
+
+    runnable = Rebuilding(build, name="bgppeeringpolicy")
+    manager.add(runnable)
+    return runnable

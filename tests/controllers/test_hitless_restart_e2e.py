@@ -12,15 +12,17 @@ none — zero route deletions, zero session state changes.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from bgpctl.controllers.resources import BGP_PEERING_POLICIES, BGP_SESSIONS
 from bgpctl.envtest import ControlPlane
+from bgpctl.gobgp.types import Path as BGPPath
 from bgpctl.runtime.client.interfaces import PatchType
 from bgpctl.testing.netns import remove_stale
 
@@ -128,3 +130,59 @@ async def _listed_hold(node: Node, hold: int) -> bool:
     assert node.client is not None
     peers = await node.client.list_peers()
     return len(peers) == 1 and peers[0].spec.hold_time == hold
+
+
+async def test_api_server_outage_under_the_leader(
+    control_plane_factory: Callable[..., ControlPlane], tmp_path: Path
+) -> None:
+    """30 s without an API server (lease 4 s): agents keep running, FIB sync continues."""
+    plane = control_plane_factory()
+    async with rig(plane, tmp_path) as r:
+        await eventually(lambda: _has_leader(r), within=20, what="a Lease holder")
+        plane.stop_apiserver()
+        try:
+            await asyncio.sleep(5.0)  # past the renew deadline: the leader has stepped down
+            # A new prefix on A during the outage reaches B's kernel: FIB sync runs on.
+            assert r.a.client is not None
+            net = ipaddress.ip_network("2001:db8:f9::/48")
+            await r.a.client.add_path(
+                BGPPath(prefix=net, next_hops=(ipaddress.ip_address(r.a.v6),))
+            )
+            await eventually(
+                lambda: _in_kernel(r.b, str(net)), within=10, what="the new prefix in B's kernel"
+            )
+            await asyncio.sleep(25.0)
+            for node in r.nodes:
+                assert node.agent.running, node.agent.current_log()[-3000:]
+                assert "leader election lost" in node.agent.current_log() or not _led(node)
+        finally:
+            plane.start_apiserver()
+        # Someone leads again, and the peering-policy controller acts again: a policy
+        # template change reaches the session.
+        await eventually(lambda: _has_leader(r), within=30, what="a Lease holder again")
+        await r.admin.patch(
+            BGP_PEERING_POLICIES,
+            POLICY,
+            {"spec": {"sessionTemplate": {"holdTime": 15, "keepaliveTime": 5}}},
+            patch_type=PatchType.MERGE,
+        )
+        session = (await r.admin.list(BGP_SESSIONS)).items[0]["metadata"]["name"]
+        # Reflectors retry a refused watch with backoff up to 30 s (jitter: 60 s).
+        await eventually(
+            lambda: _session_hold(r, session, 15), within=90, what="the leader acting again"
+        )
+        for node in r.nodes:
+            assert node.agent.running
+        assert r.resets() == []
+        assert r.deletions() == {"node-a": [], "node-b": []}
+
+
+def _in_kernel(node: Node, prefix: str) -> Awaitable[bool]:
+    async def check() -> bool:
+        return prefix in kernel_routes(node)
+
+    return check()
+
+
+def _led(node: Node) -> bool:
+    return "elected leader" in node.agent.log_text()
