@@ -26,6 +26,7 @@ from typing import Annotated
 import typer
 
 from bgpctl.controllers.fibsync_runner import FibOptions
+from bgpctl.controllers.goneendpoint import setup_gone_endpoints
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
 from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
 from bgpctl.gobgp.client import GoBGPClient
@@ -170,6 +171,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
             setup_peering_policy(
                 manager, cache=cache, client=kube, recorder=recorder, options=controller_options
             )
+            setup_gone_endpoints(manager, cache=cache, client=kube, options=controller_options)
             await manager.start()
         finally:
             await gobgp.close()

@@ -186,6 +186,13 @@ class SessionReconciler:
                 await self._set_finalizer(raw, present=False)
                 self._log.info("session cleaned up", session=name)
             return Result()
+        if await self._endpoint(self._me) is None:
+            # This node is gone (its BGPEndpoint was deleted): hold nothing, write nothing;
+            # the leader prunes what it left behind.
+            await self._remove_peers(name, keep=None)
+            if self._finalizer in _finalizers(raw):
+                await self._set_finalizer(raw, present=False)
+            return Result()
         if self._finalizer not in _finalizers(raw):
             raw = await self._set_finalizer(raw, present=True)
         try:
