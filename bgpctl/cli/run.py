@@ -25,7 +25,7 @@ from typing import Annotated
 
 import typer
 
-from bgpctl.controllers.fibsync_runner import FibOptions
+from bgpctl.controllers.fibsync_runner import DEFAULT_STALE_TIME, FibOptions
 from bgpctl.controllers.goneendpoint import setup_gone_endpoints
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
 from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
@@ -76,6 +76,7 @@ class RunOptions:
         fib_table: Kernel routing table of the FIB routes.
         fib_exclude: Networks never installed (containment), ``SRV6_NET`` included.
         fib_netns: Program this named network namespace instead of the agent's own.
+        fib_stale_time: Seconds routes are kept as stale after a GoBGP resubscription.
     """
 
     local_endpoint: str
@@ -95,6 +96,7 @@ class RunOptions:
     fib_table: int = MAIN_TABLE
     fib_exclude: tuple[str, ...] = ()
     fib_netns: str | None = None
+    fib_stale_time: float = DEFAULT_STALE_TIME
 
     def fib_options(self) -> FibOptions:
         """The FIB sync's options."""
@@ -103,6 +105,7 @@ class RunOptions:
             table=self.fib_table,
             exclude=self.fib_exclude,
             netns=self.fib_netns,
+            stale_time=self.fib_stale_time,
         )
 
 
@@ -157,7 +160,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 metrics=controller_metrics_provider(),
                 queue_metrics=queue_metrics_provider(),
             )
-            setup_node_agent(
+            agent = setup_node_agent(
                 manager,
                 cache=cache,
                 client=kube,
@@ -167,7 +170,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 options=controller_options,
             )
             if options.fib:
-                setup_fib_sync(manager, gobgp=gobgp, options=options.fib_options())
+                setup_fib_sync(manager, gobgp=gobgp, options=options.fib_options(), agent=agent)
             setup_peering_policy(
                 manager, cache=cache, client=kube, recorder=recorder, options=controller_options
             )
@@ -262,6 +265,13 @@ def run(
             "of the agent's own (labs and tests).",
         ),
     ] = None,
+    fib_stale_time: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds the FIB keeps routes GoBGP lost (gobgpd restart) while it relearns.",
+        ),
+    ] = DEFAULT_STALE_TIME,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
@@ -282,6 +292,7 @@ def run(
         fib_table=fib_table,
         fib_exclude=fib_exclusions(fib_exclude or (), os.environ.get(SRV6_NET_ENV)),
         fib_netns=fib_netns or None,
+        fib_stale_time=fib_stale_time,
     )
     try:
         options.fib_options().route_sync_options()

@@ -120,6 +120,9 @@ class SessionReconciler:
         self._me = local_endpoint
         self._finalizer = finalizer(local_endpoint)
         self._manager = field_manager(local_endpoint)
+        # Neighbors this agent has configured (for FIB sync's stale-route check only;
+        # what GoBGP has is always read from GoBGP).
+        self._configured: dict[str, IPAddress] = {}
         self._log = log.bind(endpoint=local_endpoint)
 
     # -- map functions (synchronous, cache only) ------------------------------------
@@ -173,14 +176,20 @@ class SessionReconciler:
 
     # -- reconcile ------------------------------------------------------------------
 
+    def expected_peers(self) -> list[IPAddress]:
+        """Addresses of the neighbors this agent has configured for its sessions."""
+        return list(self._configured.values())
+
     async def reconcile(self, request: Request) -> Result:
         """See the module docstring."""
         try:
             raw = await self._cache.get(BGP_SESSIONS, request.name)
         except NotFound:
+            self._configured.pop(request.name, None)
             return Result()
         name = request.name
         if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
+            self._configured.pop(name, None)
             if self._finalizer in _finalizers(raw):
                 await self._remove_peers(name, keep=None)
                 await self._set_finalizer(raw, present=False)
@@ -189,6 +198,7 @@ class SessionReconciler:
         if await self._endpoint(self._me) is None:
             # This node is gone (its BGPEndpoint was deleted): hold nothing, write nothing;
             # the leader prunes what it left behind.
+            self._configured.pop(name, None)
             await self._remove_peers(name, keep=None)
             if self._finalizer in _finalizers(raw):
                 await self._set_finalizer(raw, present=False)
@@ -206,6 +216,7 @@ class SessionReconciler:
         missing = [n for n, ep in ((self._me, local), (other, remote)) if ep is None]
         if missing or local is None or remote is None:
             # The endpoint watch re-triggers once it exists; nothing to retry until then.
+            self._configured.pop(name, None)
             await self._remove_peers(name, keep=None)
             await self._fail(raw, f"BGPEndpoint {missing[0]!r} not found", "EndpointNotFound")
             return Result()
@@ -228,6 +239,7 @@ class SessionReconciler:
             current = await self._remove_peers(name, keep=desired.neighbor_address)
             owner = self._owner(raw, desired.neighbor_address, current)
             if owner is not None:
+                self._configured.pop(name, None)
                 message = f"{CONFLICT}: {owner}"
                 entry = self._entry(raw)
                 known = entry is not None and entry.get("message") == message
@@ -244,6 +256,7 @@ class SessionReconciler:
                 warn=not (is_retriable(err) or isinstance(err, NotStarted)),
             )
             raise
+        self._configured[name] = desired.neighbor_address
         state = peer.state.session_state.value if peer else "Unknown"
         message = (
             f"peer {desired.neighbor_address} AS {desired.peer_asn} port {desired.remote_port}"

@@ -48,6 +48,7 @@ class NodeAgent:
     session: Controller
     generation_watcher: GenerationWatcher
     peer_events: PeerEventWatcher
+    sessions: SessionReconciler
 
 
 def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
@@ -142,7 +143,7 @@ def setup_node_agent(
     manager.add(session_controller)
     manager.add(watcher)
     manager.add(peer_watcher)
-    return NodeAgent(config_controller, session_controller, watcher, peer_watcher)
+    return NodeAgent(config_controller, session_controller, watcher, peer_watcher, sessions)
 
 
 async def _run_recorder(recorder: EventRecorder) -> None:
@@ -151,14 +152,22 @@ async def _run_recorder(recorder: EventRecorder) -> None:
 
 
 def setup_fib_sync(
-    manager: Manager, *, gobgp: GoBGPClient, options: FibOptions | None = None
+    manager: Manager,
+    *,
+    gobgp: GoBGPClient,
+    options: FibOptions | None = None,
+    agent: NodeAgent | None = None,
 ) -> FibSync:
     """Add the per-node FIB sync (GoBGP best paths -> kernel routes) to ``manager``.
+
+    With ``agent``, stale routes after a resubscription are removed as soon as the
+    neighbors its session reconciler configured are back with End-of-RIB.
 
     Raises:
         ValueError: invalid protocol or exclusions in ``options``.
     """
-    fib = FibSync(gobgp, options)
+    expected = agent.sessions.expected_peers if agent is not None else tuple
+    fib = FibSync(gobgp, options, expected_peers=expected)
     manager.add(fib)
     return fib
 

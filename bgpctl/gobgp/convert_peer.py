@@ -87,10 +87,19 @@ def peer_to_pb(spec: PeerSpec) -> pb.Peer:
             )
         ),
         afi_safis=[
-            pb.AfiSafi(config=pb.AfiSafiConfig(family=family_to_pb(f), enabled=True))
+            pb.AfiSafi(
+                config=pb.AfiSafiConfig(family=family_to_pb(f), enabled=True),
+                mp_graceful_restart=pb.MpGracefulRestart(
+                    config=pb.MpGracefulRestartConfig(enabled=bool(spec.graceful_restart_time))
+                ),
+            )
             for f in spec.families
         ],
     )
+    if spec.graceful_restart_time:
+        peer.graceful_restart.CopyFrom(
+            pb.GracefulRestart(enabled=True, restart_time=spec.graceful_restart_time)
+        )
     if spec.ebgp_multihop_ttl:
         peer.ebgp_multihop.CopyFrom(
             pb.EbgpMultihop(enabled=True, multihop_ttl=spec.ebgp_multihop_ttl)
@@ -161,6 +170,9 @@ def peer_spec_from_pb(message: pb.Peer) -> PeerSpec:
         route_reflector_client=message.route_reflector.route_reflector_client,
         route_reflector_cluster_id=message.route_reflector.route_reflector_cluster_id,
         admin_down=conf.admin_down,
+        graceful_restart_time=message.graceful_restart.restart_time
+        if message.graceful_restart.enabled
+        else 0,
     )
 
 
@@ -176,6 +188,11 @@ def peer_state_from_pb(message: pb.Peer) -> PeerState:
         raise ConversionError(f"peer without address: {state.neighbor_address!r}")
     timers = message.timers.state
     counters = []
+    eor = [
+        a.mp_graceful_restart.state.end_of_rib_received
+        for a in message.afi_safis
+        if a.config.enabled
+    ]
     for afi_safi in message.afi_safis:
         s = afi_safi.state
         try:
@@ -196,6 +213,7 @@ def peer_state_from_pb(message: pb.Peer) -> PeerState:
         uptime=timestamp_seconds(timers.uptime) if timers.uptime.seconds else None,
         flops=state.flops,
         families=tuple(counters),
+        end_of_rib=bool(eor) and all(eor),
     )
 
 

@@ -64,6 +64,7 @@ VARIANTS = {
     "ebgp-multihop": _spec("2001:db8:cc::5", peer_asn=65099, ebgp_multihop_ttl=5),
     "ebgp-ttl-security": _spec("2001:db8:cc::6", peer_asn=65099, ttl_security_min=250),
     "gobgp-default-timers": _spec("2001:db8:cc::7", connect_retry=0, hold_time=0),
+    "graceful-restart": _spec("2001:db8:cc::8", graceful_restart_time=120),
 }
 
 
