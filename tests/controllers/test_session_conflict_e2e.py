@@ -188,9 +188,30 @@ async def test_first_session_keeps_its_neighbor(
                     assert await _owner(gobgp_a, B6) == f"bgpsession/{first}"
                     assert seen == [], f"the first session changed state: {seen}"
                     await gobgp_a.delete_peer(ipaddress.ip_address(foreign))
+
+                    # The loser again; then the owner goes away and the loser takes over.
+                    await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, second, spec2))
+                    await eventually(
+                        functools.partial(_conflict_reported, admin, second, ep_a, first),
+                        within=15,
+                        what="the second session reporting Conflict again",
+                    )
                     await admin.delete(BGP_SESSIONS, first)
                     await eventually(
                         lambda: _gone(admin, BGP_SESSIONS, first), within=15, what="first gone"
+                    )
+
+                    async def taken_over() -> bool:
+                        entry = await _entry(admin, second, ep_a)
+                        owner = await _owner(gobgp_a, B6)
+                        return bool(entry and entry["configured"]) and owner == (
+                            f"bgpsession/{second}"
+                        )
+
+                    await eventually(taken_over, within=10, what="the second session taking over")
+                    await admin.delete(BGP_SESSIONS, second)
+                    await eventually(
+                        lambda: _gone(admin, BGP_SESSIONS, second), within=15, what="second gone"
                     )
         finally:
             if recorder is not None:
