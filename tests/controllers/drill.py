@@ -131,12 +131,16 @@ class Rig:
     async def routes_complete(self) -> bool:
         return all(set(self.other(n).prefixes) <= kernel_routes(n) for n in self.nodes)
 
-    async def leader(self) -> Node | None:
+    async def holder(self) -> str:
+        """The Lease's holder identity (``<endpoint>_<uuid>``, new per process), or ""."""
         try:
             lease = await self.admin.get(LEASES, LEASE_NAME, namespace=LEASE_NAMESPACE)
         except NotFound:
-            return None
-        holder = (lease.get("spec") or {}).get("holderIdentity") or ""
+            return ""
+        return str((lease.get("spec") or {}).get("holderIdentity") or "")
+
+    async def leader(self) -> Node | None:
+        holder = await self.holder()
         return next((n for n in self.nodes if holder.startswith(f"{n.name}_")), None)
 
     async def agent_settled(self, node: Node) -> bool:
