@@ -41,6 +41,7 @@ import structlog
 
 from bgpctl.api.v1alpha1 import BGP_CONFIGURATION, BGP_ENDPOINT, BGP_SESSION
 from bgpctl.api.v1alpha1.endpoint import BGPEndpointSpec
+from bgpctl.controllers.neighbor import Action, apply_neighbor, delete_neighbor
 from bgpctl.controllers.resources import (
     BGP_CONFIGURATIONS,
     BGP_ENDPOINTS,
@@ -49,6 +50,7 @@ from bgpctl.controllers.resources import (
     field_manager,
 )
 from bgpctl.controllers.sessionpeer import (
+    DESCRIPTION_PREFIX,
     ENDPOINT_INDEX,
     build_peer,
     description,
@@ -60,8 +62,6 @@ from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import (
     GoBGPError,
     NotStarted,
-    is_already_exists,
-    is_not_found,
     is_retriable,
 )
 from bgpctl.gobgp.types import (
@@ -78,6 +78,11 @@ from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
 
 log = structlog.get_logger(__name__)
+
+CONFLICT = "Conflict"
+"""Event reason and status message prefix of a session that lost its neighbor to another."""
+CONFLICT_RECHECK = 30.0
+"""Seconds after which a session in conflict looks again."""
 
 
 class KubeWriter(Writer, Protocol):
@@ -115,8 +120,9 @@ class SessionReconciler:
         self._me = local_endpoint
         self._finalizer = finalizer(local_endpoint)
         self._manager = field_manager(local_endpoint)
-        # Only suppresses redundant UpdatePeer calls; what is configured is read from GoBGP.
-        self._applied: dict[str, PeerSpec] = {}
+        # Neighbors this agent has configured (for FIB sync's stale-route check only;
+        # what GoBGP has is always read from GoBGP).
+        self._configured: dict[str, IPAddress] = {}
         self._log = log.bind(endpoint=local_endpoint)
 
     # -- map functions (synchronous, cache only) ------------------------------------
@@ -127,7 +133,18 @@ class SessionReconciler:
         if not name:
             return []
         indexer = self._cache.get_informer(BGP_SESSIONS).indexer
-        return [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+        out = [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+        # An address change may end (or start) a conflict over a neighbor.
+        return out + self.map_conflicted(obj)
+
+    def map_conflicted(self, obj: dict[str, Any]) -> list[Request]:
+        """Any session change -> this node's sessions that lost a neighbor to another one."""
+        name = (obj.get("metadata") or {}).get("name")
+        return [
+            _request(s)
+            for s in self._cache.get_informer(BGP_SESSIONS).indexer.list()
+            if s["metadata"]["name"] != name and self._involved(s) and self._lost(s)
+        ]
 
     def map_all(self, _obj: dict[str, Any]) -> list[Request]:
         """Any event -> every session this node is part of (or still holds a finalizer on)."""
@@ -159,20 +176,32 @@ class SessionReconciler:
 
     # -- reconcile ------------------------------------------------------------------
 
+    def expected_peers(self) -> list[IPAddress]:
+        """Addresses of the neighbors this agent has configured for its sessions."""
+        return list(self._configured.values())
+
     async def reconcile(self, request: Request) -> Result:
         """See the module docstring."""
         try:
             raw = await self._cache.get(BGP_SESSIONS, request.name)
         except NotFound:
-            self._applied.pop(request.name, None)
+            self._configured.pop(request.name, None)
             return Result()
         name = request.name
         if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
+            self._configured.pop(name, None)
             if self._finalizer in _finalizers(raw):
                 await self._remove_peers(name, keep=None)
                 await self._set_finalizer(raw, present=False)
                 self._log.info("session cleaned up", session=name)
-            self._applied.pop(name, None)
+            return Result()
+        if await self._endpoint(self._me) is None:
+            # This node is gone (its BGPEndpoint was deleted): hold nothing, write nothing;
+            # the leader prunes what it left behind.
+            self._configured.pop(name, None)
+            await self._remove_peers(name, keep=None)
+            if self._finalizer in _finalizers(raw):
+                await self._set_finalizer(raw, present=False)
             return Result()
         if self._finalizer not in _finalizers(raw):
             raw = await self._set_finalizer(raw, present=True)
@@ -187,8 +216,8 @@ class SessionReconciler:
         missing = [n for n, ep in ((self._me, local), (other, remote)) if ep is None]
         if missing or local is None or remote is None:
             # The endpoint watch re-triggers once it exists; nothing to retry until then.
+            self._configured.pop(name, None)
             await self._remove_peers(name, keep=None)
-            self._applied.pop(name, None)
             await self._fail(raw, f"BGPEndpoint {missing[0]!r} not found", "EndpointNotFound")
             return Result()
         try:
@@ -207,7 +236,18 @@ class SessionReconciler:
             default_families=families(config.address_families),
         )
         try:
-            peer = await self._apply_peer(name, desired)
+            current = await self._remove_peers(name, keep=desired.neighbor_address)
+            owner = self._owner(raw, desired.neighbor_address, current)
+            if owner is not None:
+                self._configured.pop(name, None)
+                message = f"{CONFLICT}: {owner}"
+                entry = self._entry(raw)
+                known = entry is not None and entry.get("message") == message
+                await self._fail(raw, message, CONFLICT, warn=not known)
+                # The owner's deletion or change re-triggers this session; the requeue
+                # covers a cleanup that lands after that trigger.
+                return Result(requeue_after=CONFLICT_RECHECK)
+            peer = await self._apply_peer(name, current, desired)
         except GoBGPError as err:
             await self._fail(
                 raw,
@@ -216,6 +256,7 @@ class SessionReconciler:
                 warn=not (is_retriable(err) or isinstance(err, NotStarted)),
             )
             raise
+        self._configured[name] = desired.neighbor_address
         state = peer.state.session_state.value if peer else "Unknown"
         message = (
             f"peer {desired.neighbor_address} AS {desired.peer_asn} port {desired.remote_port}"
@@ -230,21 +271,88 @@ class SessionReconciler:
             return None
         return BGP_ENDPOINT.parse(raw).spec
 
-    async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
-        current = await self._remove_peers(session, keep=desired.neighbor_address)
-        if current is None:
-            try:
-                await self._gobgp.add_peer(desired)
-                self._log.info("peer added", session=session, peer=str(desired.neighbor_address))
-            except GoBGPError as err:
-                if not is_already_exists(err):
-                    raise
-                await self._gobgp.update_peer(desired)
-        elif self._applied.get(session) != desired:
-            await self._gobgp.update_peer(desired)
-            self._log.info("peer updated", session=session, peer=str(desired.neighbor_address))
-        self._applied[session] = desired
-        return await self._gobgp.get_peer(desired.neighbor_address)
+    async def _apply_peer(
+        self, session: str, current: Peer | None, desired: PeerSpec
+    ) -> Peer | None:
+        applied = await apply_neighbor(self._gobgp, current, desired)
+        if applied.action is not Action.NONE:
+            self._log.info(
+                f"peer {applied.action.value}",
+                session=session,
+                peer=str(desired.neighbor_address),
+                changed=",".join(applied.changed),
+            )
+        return applied.peer
+
+    def _owner(self, raw: dict[str, Any], address: IPAddress, current: Peer | None) -> str | None:
+        """Who else holds (or has the better claim to) the neighbor at ``address``, if anyone.
+
+        An existing neighbor belongs to the session in its description, as long as that
+        session exists; a neighbor without a ``bgpsession/`` tag belongs to whoever
+        configured it outside bgpctl. With no neighbor yet, the claim goes to the session
+        whose entry already says ``configured``, then to the oldest (then the smallest name).
+        """
+        name = raw["metadata"]["name"]
+        if current is not None:
+            tag = current.spec.description
+            if tag == description(name):
+                return None
+            if not tag.startswith(DESCRIPTION_PREFIX):
+                return f"neighbor {address} is configured in GoBGP outside bgpctl"
+            other = tag.removeprefix(DESCRIPTION_PREFIX)
+            if self._session(other) is not None:
+                return f"neighbor {address} belongs to BGPSession {other!r}"
+            return None  # an orphan: its session is gone, take it over
+        rivals = [s for s in self._claimants(address) if s["metadata"]["name"] != name]
+        if not rivals:
+            return None
+        best = min([raw, *rivals], key=self._claim)
+        if best is raw:
+            return None
+        return f"neighbor {address} belongs to BGPSession {best['metadata']['name']!r}"
+
+    def _claimants(self, address: IPAddress) -> list[dict[str, Any]]:
+        """This node's live sessions whose other end has ``address``."""
+        return [
+            s
+            for s in self.sessions_for_neighbor(address)
+            if not s["metadata"].get("deletionTimestamp")
+        ]
+
+    def _claim(self, raw: dict[str, Any]) -> tuple[bool, str, str]:
+        entry = self._entry(raw)
+        configured = bool(entry and entry.get("configured"))
+        meta = raw["metadata"]
+        return (not configured, meta.get("creationTimestamp") or "", meta["name"])
+
+    def _entry(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        entries = (raw.get("status") or {}).get("endpoints") or []
+        return next((e for e in entries if e.get("endpoint") == self._me), None)
+
+    def _lost(self, raw: dict[str, Any]) -> bool:
+        entry = self._entry(raw)
+        return bool(entry and str(entry.get("message") or "").startswith(CONFLICT))
+
+    def _session(self, name: str) -> dict[str, Any] | None:
+        return self._cache.get_informer(BGP_SESSIONS).indexer.get_by_key(name)
+
+    async def sweep_orphans(self) -> None:
+        """Delete neighbors tagged ``bgpsession/<name>`` whose session no longer exists.
+
+        Run on every full resync (agent start, new GoBGP generation), after the
+        informer cache has synced. Neighbors without the tag are never touched.
+        """
+        for peer in await self._gobgp.list_peers():
+            tag = peer.spec.description
+            if tag.startswith(DESCRIPTION_PREFIX):
+                session = tag.removeprefix(DESCRIPTION_PREFIX)
+                if self._session(session) is None:
+                    await delete_neighbor(self._gobgp, peer.spec.neighbor_address)
+                    self._log.info(
+                        "orphaned peer deleted",
+                        session=session,
+                        peer=str(peer.spec.neighbor_address),
+                    )
 
     async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
         """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""
@@ -254,11 +362,7 @@ class SessionReconciler:
             if keep is not None and address == keep:
                 kept = peer
             elif peer.spec.description == description(session):
-                try:
-                    await self._gobgp.delete_peer(address)
-                except GoBGPError as err:
-                    if not is_not_found(err):
-                        raise
+                await delete_neighbor(self._gobgp, address)
                 self._log.info("peer deleted", session=session, peer=str(address))
         return kept
 

@@ -50,7 +50,7 @@ from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
 from bgpctl.runtime.reconcile import Reconciler, Request
 from bgpctl.runtime.recorder import EventRecorder
-from bgpctl.runtime.runnable import RunnableFunc
+from bgpctl.runtime.runnable import Rebuilding, RunnableFunc
 from bgpctl.runtime.source import Channel
 
 
@@ -64,6 +64,7 @@ class NodeAgent:
     peer_events: PeerEventWatcher
     advertisement: Controller
     route_policy: Controller
+    sessions: SessionReconciler
 
 
 def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
@@ -145,12 +146,13 @@ def setup_node_agent(
     node_key = [Request(name=local_endpoint)]
     advert_resync = Channel(enqueue_from_map_func(lambda _: node_key))
     policy_resync = Channel(enqueue_from_map_func(lambda _: node_key))
-    watcher = GenerationWatcher(
-        gobgp, [config_resync, policy_resync, advert_resync, session_resync]
-    )
-
     sessions = SessionReconciler(
         cache=cache, client=client, gobgp=gobgp, recorder=recorder, local_endpoint=local_endpoint
+    )
+    watcher = GenerationWatcher(
+        gobgp,
+        [config_resync, policy_resync, advert_resync, session_resync],
+        sweeps=[sessions.sweep_orphans],
     )
     session_resync.handler = enqueue_from_map_func(sessions.map_all)
     # Route policies first, then advertisements: both own a part of GoBGP's global
@@ -202,6 +204,11 @@ def setup_node_agent(
             enqueue_from_map_func(sessions.map_all),
             generation_changed(),
         )
+        .watches(  # a neighbor's owner changed or went away: the losers look again
+            cache.get_informer(BGP_SESSIONS),
+            enqueue_from_map_func(sessions.map_conflicted),
+            Funcs(on_create=lambda _: False, on_update=_spec_or_deletion_changed),
+        )
         .watches_raw_source(session_resync)
         .watches_raw_source(peer_events)
         .with_options(options)
@@ -227,6 +234,7 @@ def setup_node_agent(
         peer_watcher,
         advert_controller,
         policy_controller,
+        sessions,
     )
 
 
@@ -236,14 +244,22 @@ async def _run_recorder(recorder: EventRecorder) -> None:
 
 
 def setup_fib_sync(
-    manager: Manager, *, gobgp: GoBGPClient, options: FibOptions | None = None
+    manager: Manager,
+    *,
+    gobgp: GoBGPClient,
+    options: FibOptions | None = None,
+    agent: NodeAgent | None = None,
 ) -> FibSync:
     """Add the per-node FIB sync (GoBGP best paths -> kernel routes) to ``manager``.
+
+    With ``agent``, stale routes after a resubscription are removed as soon as the
+    neighbors its session reconciler configured are back with End-of-RIB.
 
     Raises:
         ValueError: invalid protocol or exclusions in ``options``.
     """
-    fib = FibSync(gobgp, options)
+    expected = agent.sessions.expected_peers if agent is not None else tuple
+    fib = FibSync(gobgp, options, expected_peers=expected)
     manager.add(fib)
     return fib
 
@@ -255,37 +271,43 @@ def setup_peering_policy(
     client: KubeWriter,
     recorder: EventRecorder,
     options: ControllerOptions | None = None,
-) -> Controller:
+) -> Rebuilding:
     """Add the leader-only peering-policy controller to ``manager``.
 
     The cache must have been prepared (:func:`prepare_cache`) and added, and the recorder
     run, by the caller (``setup_node_agent`` does both). The manager must run leader
     election (Lease ``bgpctl-peering``) for the controller to be started only on the leader.
+    A fresh controller is built on every start, so a manager that survives a lost lease
+    can run it again when it wins the lease back.
     """
     base = options or ControllerOptions()
     options = dataclasses.replace(base, needs_leader_election=True)
-    policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
-    controller = (
-        Builder("bgppeeringpolicy")
-        .for_(cache.get_informer(BGP_PEERING_POLICIES), Funcs(on_update=policy_changed))
-        .watches(
-            cache.get_informer(BGP_ENDPOINTS),
-            enqueue_from_map_func(policies.map_all),
-            labels_changed(),
+
+    def build() -> Controller:
+        policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
+        return (
+            Builder("bgppeeringpolicy")
+            .for_(cache.get_informer(BGP_PEERING_POLICIES), Funcs(on_update=policy_changed))
+            .watches(
+                cache.get_informer(BGP_ENDPOINTS),
+                enqueue_from_map_func(policies.map_all),
+                labels_changed(),
+            )
+            .owns(
+                cache.get_informer(BGP_SESSIONS),
+                POLICY_KIND,
+                Funcs(on_update=session_changed),
+                owner_group=GROUP,
+            )
+            .watches(
+                cache.get_informer(BGP_SESSIONS),
+                enqueue_from_map_func(policies.map_unowned_session),
+                Funcs(on_update=lambda _: False),
+            )
+            .with_options(options)
+            .complete(policies)
         )
-        .owns(
-            cache.get_informer(BGP_SESSIONS),
-            POLICY_KIND,
-            Funcs(on_update=session_changed),
-            owner_group=GROUP,
-        )
-        .watches(
-            cache.get_informer(BGP_SESSIONS),
-            enqueue_from_map_func(policies.map_unowned_session),
-            Funcs(on_update=lambda _: False),
-        )
-        .with_options(options)
-        .complete(policies)
-    )
-    manager.add(controller)
-    return controller
+
+    runnable = Rebuilding(build, name="bgppeeringpolicy")
+    manager.add(runnable)
+    return runnable

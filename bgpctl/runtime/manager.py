@@ -15,10 +15,14 @@ exits the process at once (status 1), as upstream's signal handler does.
 
 Failures: a runnable that raises or returns stops the manager gracefully, and
 :meth:`Manager.start` then raises :class:`RunnableError` chained to the cause.
-Losing the lease is fatal: every task is cancelled at once, without the ordered drain,
-and :meth:`Manager.start` raises :class:`LeaderElectionLostError`, so the process
-exits non-zero and restarts as a standby (controller-runtime sets the graceful timeout
-to zero on a lost lease for the same reason: another leader may already be acting).
+Losing the lease is fatal by default: every task is cancelled at once, without the
+ordered drain, and :meth:`Manager.start` raises :class:`LeaderElectionLostError`, so the
+process exits non-zero and restarts as a standby (controller-runtime sets the graceful
+timeout to zero on a lost lease for the same reason: another leader may already be
+acting). With ``leader_election_lost_is_fatal=False`` only the leader-only runnables
+are cancelled (at once, awaited) and the manager competes for the lease again; when it
+wins, the leader-only runnables are started again, so they must be restartable (a
+fresh controller per start: :class:`~bgpctl.runtime.runnable.Rebuilding`).
 
 One ``TaskGroup`` owns every task. Runnables run under a supervisor
 (:class:`~bgpctl.runtime.runnable.RunnableGroups`) that turns an exception or an early
@@ -122,6 +126,8 @@ class ManagerOptions:
         leader_election_release_on_cancel: Release the lease on a graceful stop.
         leader_election_health_tolerance: Seconds a leader may be late renewing
             beyond the lease duration before ``/healthz`` and ``/readyz`` fail (0).
+        leader_election_lost_is_fatal: Stop the manager when the lease is lost (True);
+            False stops only the leader-only runnables and competes again.
         cache_sync_timeout: Seconds (120).
         graceful_shutdown_timeout: Seconds for the whole ordered stop (30).
         handle_signals: Turn SIGTERM/SIGINT into :meth:`Manager.stop` while running.
@@ -134,6 +140,7 @@ class ManagerOptions:
     retry_period: float = DEFAULT_RETRY_PERIOD
     leader_election_release_on_cancel: bool = True
     leader_election_health_tolerance: float = 0.0
+    leader_election_lost_is_fatal: bool = True
     cache_sync_timeout: float = DEFAULT_CACHE_SYNC_TIMEOUT
     graceful_shutdown_timeout: float = DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT
     handle_signals: bool = False
@@ -348,9 +355,16 @@ class Manager:
             ) from None
 
     async def _run_election(self, elector: LeaderElector) -> None:
-        await elector.run()
-        # run() returns only when a renewal missed the deadline.
-        raise LeaderElectionLostError(f"leader election lost: {self._options.leader_election_id}")
+        while True:
+            await elector.run()
+            # run() returns only when a renewal missed the deadline.
+            lease = self._options.leader_election_id
+            if self._options.leader_election_lost_is_fatal:
+                raise LeaderElectionLostError(f"leader election lost: {lease}")
+            log.warning("leader election lost: stopping leader-only runnables", lease=lease)
+            self._elected.clear()
+            assert self._groups is not None
+            await self._groups.cancel_group(_Group.LEADER)
 
     async def _on_started_leading(self) -> None:
         log.info("elected leader", lease=self._options.leader_election_id)

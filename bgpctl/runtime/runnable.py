@@ -188,8 +188,39 @@ class RunnableGroups:
                 pending -= done
         return True
 
+    async def cancel_group(self, group: int) -> None:
+        """Cancel one group's tasks and wait for them (a requested stop, not reported)."""
+        tasks, self._tasks[group] = self._tasks[group], []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def cancel_all(self, order: Iterable[int]) -> None:
         """Cancel every task at once (again, for those already cancelled)."""
         for group in order:
             for task in self._tasks[group]:
                 task.cancel()
+
+
+class Rebuilding:
+    """A leader-only runnable that builds a fresh runnable on every start.
+
+    Controllers start once; a manager that survives a lost lease starts its leader-only
+    runnables again when it wins the lease back, so it needs a new one each time.
+
+    Args:
+        build: Makes the runnable to run (e.g. builds a controller).
+        name: For logs and errors.
+    """
+
+    needs_leader_election = True
+
+    def __init__(self, build: Callable[[], Runnable], *, name: str) -> None:
+        self._build = build
+        self.name = name
+        self.current: Runnable | None = None
+
+    async def start(self) -> None:
+        """Build and run a fresh runnable until it ends or is cancelled."""
+        self.current = self._build()
+        await self.current.start()

@@ -64,6 +64,13 @@ class EBGPConfig(ApiModel):
     """Enable TTL security with this hop count."""
 
 
+class GracefulRestart(ApiModel):
+    """BGP graceful restart (RFC 4724) on the session, as a restarting and helper speaker."""
+
+    restart_time: Annotated[int, Field(ge=1, le=4095), k8s(format="int32")] = 120
+    """Seconds the peer keeps this end's routes after the session drops (max 4095)."""
+
+
 def _timers_rule() -> dict[str, str]:
     return cel(
         "!has(self.holdTime) || !has(self.keepaliveTime) || self.keepaliveTime < self.holdTime",
@@ -96,6 +103,8 @@ class BGPSessionSpec(ApiModel):
     """Make remoteEndpoint a route-reflector client of localEndpoint."""
     ebgp_config: Annotated[EBGPConfig | None, Field(alias="ebgpConfig")] = None
     """eBGP transport options."""
+    graceful_restart: GracefulRestart | None = None
+    """Negotiate BGP graceful restart (off when unset)."""
 
 
 class SessionEndpointStatus(ApiModel):
