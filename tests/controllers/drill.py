@@ -27,9 +27,9 @@ from bgpctl.controllers.resources import (
 )
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.types import Path as BGPPath
 from bgpctl.gobgp.types import PeerEvent, PeerEventType, SessionState
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import LEASES
 from bgpctl.runtime.client.kube import KubeClient
@@ -67,7 +67,10 @@ class Node:
 def gobgp_client(target: str) -> GoBGPClient:
     """Quick reconnects, so a gobgpd restart is noticed within a second."""
     return GoBGPClient(
-        target, backoff=Backoff(initial=0.05, maximum=0.5), health_interval=1.0, attempt_timeout=2.0
+        target,
+        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
+        health_interval=1.0,
+        attempt_timeout=2.0,
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +53,7 @@ async def test_frr_receives_communities_and_import_policy_filters_it(
         config = bgpd_config(
             FRR_AS, "192.0.2.99", [FRRNeighbor(a.address, 65000, 1790)], (KEEP, DROP)
         )
-        frr = FRR(ns, m.lab.workdir / "frr", config)
+        frr = FRR(ns, Path(tempfile.mkdtemp(prefix="bgpt-frr-")), config)
         await asyncio.to_thread(frr.start)
         try:
             ep = m.name("frr")
@@ -92,6 +94,7 @@ async def test_frr_receives_communities_and_import_policy_filters_it(
             await m.wait("a's kernel too", lambda: _kernel_has(a, {KEEP}, absent={DROP}))
         finally:
             frr.stop()
+            shutil.rmtree(frr.workdir, ignore_errors=True)
 
 
 async def _rib_has(node: Any, present: set[str], absent: set[str] | None = None) -> bool:
