@@ -25,9 +25,11 @@ from typing import Annotated
 
 import typer
 
+from bgpctl.cli.logopts import LogFormat, LogLevel
 from bgpctl.controllers.fibsync_runner import FibOptions
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
 from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
+from bgpctl.controllers.statusaggregate import setup_status_aggregator
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.log import configure
 from bgpctl.metrics.controller import controller_metrics_provider
@@ -155,6 +157,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
             setup_peering_policy(
                 manager, cache=cache, client=kube, recorder=recorder, options=controller_options
             )
+            setup_status_aggregator(manager, cache=cache, client=kube, options=controller_options)
             await manager.start()
         finally:
             await gobgp.close()
@@ -234,10 +237,16 @@ def run(
             "of the agent's own (labs and tests).",
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Minimum level of log lines.")] = (
+        LogLevel.info
+    ),
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="json or console (default: console on a terminal, else json)."),
+    ] = None,
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
-    configure(level=log_level)
+    configure(level=log_level.value, fmt=log_format.value if log_format else None)
     options = RunOptions(
         local_endpoint=local_endpoint,
         gobgp_target=gobgp_target,

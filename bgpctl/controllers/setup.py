@@ -26,12 +26,14 @@ from bgpctl.controllers.resources import (
 )
 from bgpctl.controllers.session import KubeWriter, PeerEventWatcher, SessionReconciler
 from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX, endpoint_index
+from bgpctl.controllers.sessionstatus import SessionStatusPoller
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.runtime.builder import Builder
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.event import UpdateEvent
 from bgpctl.runtime.handler import enqueue_for_object, enqueue_from_map_func
+from bgpctl.runtime.healthz import from_predicate
 from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
 from bgpctl.runtime.reconcile import Request
@@ -132,6 +134,18 @@ def setup_node_agent(
         .complete(sessions)
     )
     peer_watcher = PeerEventWatcher(gobgp, sessions, peer_events)
+    manager.add(
+        SessionStatusPoller(
+            gobgp=gobgp,
+            cache=cache,
+            reporter=sessions.status,
+            recorder=recorder,
+            local_endpoint=local_endpoint,
+        )
+    )
+    manager.add_readyz_check(
+        "gobgp", from_predicate(lambda: gobgp.connected, f"gobgpd at {gobgp.target} is unreachable")
+    )
     manager.add(config_controller)
     manager.add(session_controller)
     manager.add(watcher)

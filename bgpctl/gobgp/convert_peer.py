@@ -18,6 +18,7 @@ from bgpctl.gobgp.types import (
     AdminState,
     FamilyCounters,
     IPAddress,
+    MessageCounters,
     Peer,
     PeerEvent,
     PeerEventType,
@@ -178,6 +179,13 @@ def peer_state_from_pb(message: pb.Peer) -> PeerState:
         uptime=timestamp_seconds(timers.uptime) if timers.uptime.seconds else None,
         flops=state.flops,
         families=tuple(counters),
+        downtime=timestamp_seconds(timers.downtime) if timers.downtime.seconds else None,
+        messages=MessageCounters(
+            opens_sent=state.messages.sent.open,
+            opens_received=state.messages.received.open,
+            notifications_sent=state.messages.sent.notification,
+            notifications_received=state.messages.received.notification,
+        ),
     )
 
 

@@ -151,6 +151,16 @@ class FamilyCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageCounters:
+    """BGP messages exchanged with one neighbor since it was added (ListPeer)."""
+
+    opens_sent: int = 0
+    opens_received: int = 0
+    notifications_sent: int = 0
+    notifications_received: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PeerState:
     """Observed state of one neighbor, from ListPeer or a peer event.
 
@@ -167,6 +177,9 @@ class PeerState:
         uptime: Wall-clock time (Unix seconds) the session was last established, if known.
         flops: How often the session went down.
         families: Per-family counters (ListPeer only).
+        downtime: Wall-clock time (Unix seconds) the session last went down, if known.
+        messages: BGP message counters (ListPeer only; GoBGP reports no notification
+            code or connect error over its API, so causes are inferred from these).
     """
 
     neighbor_address: IPAddress
@@ -181,6 +194,8 @@ class PeerState:
     uptime: float | None = None
     flops: int = 0
     families: tuple[FamilyCounters, ...] = ()
+    downtime: float | None = None
+    messages: MessageCounters = MessageCounters()
 
     @property
     def established(self) -> bool:

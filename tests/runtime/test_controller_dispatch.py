@@ -189,7 +189,7 @@ async def test_reconcile_timeout_cancels_and_retries_with_backoff() -> None:
         await asyncio.sleep(5)
     assert cancelled == [pytest.approx(1.0)]
     assert [t for t, _ in rec.calls] == [0.0, 1.005]
-    assert counter(registry, "bgpctl_reconcile_timeouts_total") == 1
+    assert counter(registry, "controller_runtime_reconcile_timeouts_total") == 1
     assert counter(registry, "controller_runtime_reconcile_errors_total") == 1
     assert total(registry, "success") == 1
 
@@ -202,7 +202,7 @@ async def test_timeout_error_from_the_reconciler_is_not_our_timeout() -> None:
     async with running(controller):
         await asyncio.sleep(1)
     assert [t for t, _ in rec.calls] == [0.0, 0.005]
-    assert counter(registry, "bgpctl_reconcile_timeouts_total") == 0
+    assert counter(registry, "controller_runtime_reconcile_timeouts_total") == 0
     assert counter(registry, "controller_runtime_reconcile_errors_total") == 1
 
 
