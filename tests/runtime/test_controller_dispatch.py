@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from bgpctl.metrics.controller import PrometheusControllerMetricsProvider
+from bgpctl.runtime.client.errors import Conflict
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 
@@ -244,3 +245,23 @@ async def test_reconciler_errors_are_logged_with_their_kind() -> None:
         ("error", False, "transient"),
         ("error", True, "bad spec"),
     ]
+
+
+class _StillStarting(Exception):
+    retry_expected = True
+
+
+async def test_expected_retries_log_at_info_without_traceback() -> None:
+    rec = Scripted(Conflict("the object has been modified"), _StillStarting("not started"))
+    controller = make(rec, CollectorRegistry())
+    controller.queue.add(REQ)
+    with capture_logs() as logs:
+        async with running(controller):
+            await asyncio.sleep(1)
+    assert len(rec.calls) == 3  # both retried
+    retried = [e for e in logs if e["event"] == "reconcile retried"]
+    assert [(e["log_level"], e["reason"], "exc_info" in e) for e in retried] == [
+        ("info", "Conflict", False),
+        ("info", "_StillStarting", False),
+    ]
+    assert not [e for e in logs if e["event"] == "reconciler error"]
