@@ -105,7 +105,8 @@ class BGPMetrics:
         )
         self.fib_routes = Gauge(
             "bgp_fib_routes",
-            "Kernel routes of the FIB sync: installed, or stale (of our protocol, not wanted)",
+            "Kernel routes of the FIB sync: installed, failed (refused, retried) or stale "
+            "(of our protocol, not wanted, not yet deleted)",
             ("state",),
             registry=registry,
         )
@@ -116,7 +117,7 @@ class BGPMetrics:
         )
         self.fib_sync_seconds = Histogram(
             "bgp_fib_sync_duration_seconds",
-            "Time to bring the kernel to a batch of best-path changes (or a full table)",
+            "Duration of one kernel write round (a batch of best-path changes)",
             buckets=_SYNC_BUCKETS,
             registry=registry,
         )
@@ -224,8 +225,21 @@ def count_gobgp_reconnect() -> None:
     bgp_metrics().gobgp_reconnects.inc()
 
 
+class FibSyncMetrics:
+    """The route engine's ``SyncMetrics`` (by shape) on the FIB families."""
+
+    def batch_written(self, *, routes: int, failures: int, seconds: float) -> None:
+        """One kernel write round: its duration and its refused routes."""
+        observe_fib_sync(seconds)
+        count_fib_errors(failures)
+
+    def routes_changed(self, *, installed: int, failed: int, stale: int = 0) -> None:
+        """Route counts after a round (or the adoption of the kernel's routes)."""
+        set_fib_routes({"installed": installed, "failed": failed, "stale": stale})
+
+
 def set_fib_routes(counts: Mapping[str, int]) -> None:
-    """``bgp_fib_routes{state}`` for ``installed`` and ``stale``."""
+    """``bgp_fib_routes{state}`` for ``installed``, ``failed`` and ``stale``."""
     metrics = bgp_metrics()
     for state, value in counts.items():
         metrics.fib_routes.labels(state).set(value)

@@ -27,6 +27,7 @@ from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.types import Path
+from bgpctl.metrics.registry import REGISTRY
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import Lab, Netns, remove_stale
@@ -171,6 +172,12 @@ async def test_best_paths_programmed_into_the_peer_namespace(control_plane: Cont
                     assert f"{V6_PREFIX} via {A6}" in shown6
                     shown4 = nb.ip("-4", "route", "show", "proto", str(PROTOCOL)).stdout
                     assert f"{V4_PREFIX} via {A4}" in shown4
+                    # The FIB metrics (only B's agent runs a FIB sync in this process).
+                    assert REGISTRY.get_sample_value("bgp_fib_routes", {"state": "installed"}) == 2
+                    assert (
+                        REGISTRY.get_sample_value("bgp_fib_sync_duration_seconds_count") or 0
+                    ) > 0
+                    assert REGISTRY.get_sample_value("bgp_fib_errors_total") == 0
 
                     for path in paths():
                         await gobgp_a.delete_path(path)
