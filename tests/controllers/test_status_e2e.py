@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import os
 import re
 import shutil
@@ -205,6 +207,20 @@ def metric(text: str, name: str, **labels: str) -> float | None:
         if head.split("{")[0] == name and all(found.get(k) == v for k, v in labels.items()):
             return float(value)
     return None
+
+
+async def bgp_status(plane: ControlPlane, *args: str) -> tuple[int, str]:
+    """Run ``bgp status`` (admin credentials); return its exit code and output."""
+    argv = [
+        str(Path(sys.executable).with_name("bgp")),
+        "status",
+        f"--kubeconfig={plane.admin_kubeconfig}",
+        *args,
+    ]
+    proc = await asyncio.to_thread(
+        subprocess.run, argv, capture_output=True, text=True, timeout=60, check=False
+    )
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 def entries(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -424,7 +440,9 @@ async def _scenarios(  # noqa: PLR0913, PLR0915 - one topology, many states
     for name in (s_ac, s_ad, s_xy):
         await admin.delete(BGP_SESSIONS, name)
     for name in (s_ac, s_ad, s_xy):
-        await eventually(lambda n=name: _gone(admin, BGP_SESSIONS, n), within=20, what="deleted")
+        await eventually(
+            functools.partial(_gone, admin, BGP_SESSIONS, name), within=20, what="deleted"
+        )
     await _quiet(session, (s_ab, s_ae))
     before = await asyncio.to_thread(api_writes, plane)
     await asyncio.sleep(60)
@@ -433,6 +451,21 @@ async def _scenarios(  # noqa: PLR0913, PLR0915 - one topology, many states
     leases = delta.pop("leases", 0.0)
     print(f"steady 60 s: writes {delta}, lease renewals {leases}")
     assert delta == {}, f"API writes in a steady network: {delta}"
+
+    # -- `bgp status`: cluster view (every format) and node view, all up ---------------------------
+    for fmt in ("table", "wide", "json", "yaml"):
+        code, out = await bgp_status(plane, "-o", fmt)
+        assert code == 0, out
+        assert s_ab in out and "Established" in out
+    code, out = await bgp_status(plane, "-o", "json")
+    rows = json.loads(out)["sections"][0]["rows"]
+    ab = {r["node"]: r for r in rows if r["session"] == s_ab}
+    assert ab[b]["state"] == "Established" and ab[b]["received"] == 1
+    assert ab[a]["peerAddress"] == B6 and ab[a]["advertised"] >= 1
+    code, out = await bgp_status(plane, "--gobgp", topology.a.target, "-o", "json")
+    assert code == 0, out
+    peers = {p["address"]: p for p in json.loads(out)["sections"][0]["rows"]}
+    assert peers[B6]["state"] == "Established" and peers[B6]["session"] == s_ab
 
     # -- gobgpd B killed: Unknown within 2 s, /readyz fails, back after ---------------------------
     topology.b.kill()
@@ -457,6 +490,8 @@ async def _scenarios(  # noqa: PLR0913, PLR0915 - one topology, many states
     _, text = await http_get(f"{base}/metrics")
     assert metric(text, "bgp_gobgp_connected") == 0.0
     assert metric(text, "bgp_session_state", session=s_ab, state="Unknown") == 1.0
+    code, out = await bgp_status(plane)
+    assert code == 1 and f"session {s_ab}: GoBGPUnavailable" in out, out
 
     topology.b.start()
     await eventually(lambda: established(s_ab), within=60, what="established after restart")
