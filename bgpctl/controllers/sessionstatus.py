@@ -17,8 +17,8 @@ through one :class:`SessionStatusReporter`, which owns the entry:
   Established, Unknown, a new last error or a configuration change are written at once;
 - the entry is written by server-side apply of just that entry as ``bgpctl/<node>``;
 - Events on the session: ``SessionEstablished`` (Normal) and ``SessionLost`` (Warning,
-  with the cause), at most one per session per ``event_interval`` (5 min): a flapping
-  session shows up as one Event that says how often it flapped, never one per flap;
+  with the cause), each at most once per session per ``event_interval`` (5 min): a
+  flapping session shows up as one Event of each that says how often, never one per flap;
 - metrics (:mod:`bgpctl.metrics.bgp`) follow every observation, written or not.
 """
 
@@ -86,8 +86,8 @@ class _Track:
     opens_moved_at: float = 0.0
     last_error: str | None = None
     message: str | None = None
-    event_at: float = float("-inf")
-    suppressed: int = 0
+    event_at: dict[str, float] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
     families: set[str] = field(default_factory=set)
 
 
@@ -273,12 +273,12 @@ class SessionStatusReporter:
         else:
             return
         now = asyncio.get_running_loop().time()
-        if now - track.event_at < self._event_interval:
-            track.suppressed += 1
+        if now - track.event_at.get(reason, float("-inf")) < self._event_interval:
+            track.suppressed[reason] = track.suppressed.get(reason, 0) + 1
             return
-        if track.suppressed:
-            text += f" ({track.suppressed} more state changes since the last Event)"
-        track.event_at, track.suppressed = now, 0
+        if suppressed := track.suppressed.pop(reason, 0):
+            text += f" ({suppressed} more times since the last such Event)"
+        track.event_at[reason] = now
         if warn:
             self._recorder.warning(raw, reason, text)
         else:

@@ -499,6 +499,19 @@ async def _scenarios(  # noqa: PLR0913, PLR0915 - one topology, many states
     _, text = await http_get(f"{base}/metrics")
     assert metric(text, "bgp_gobgp_connected") == 1.0
     assert (metric(text, "bgp_gobgp_reconnects_total") or 0.0) >= 1.0
+    lost = plane.kubectl(
+        "get", "events", "-n", "default", f"--field-selector=involvedObject.name={s_ab}", "-o=json"
+    ).stdout
+    lost_messages = [
+        e["message"] for e in json.loads(lost)["items"] if e["reason"] == "SessionLost"
+    ]
+    assert any(m.startswith(f"{a}: session lost: connection lost") for m in lost_messages), (
+        lost_messages
+    )
+    unavailable = plane.kubectl(
+        "get", "events", "-n", "default", "--field-selector=reason=GoBGPUnavailable", "-o=name"
+    ).stdout
+    assert unavailable.strip(), "no GoBGPUnavailable Event"
     events = plane.kubectl(
         "get",
         "events",
