@@ -7,6 +7,7 @@ import typer
 from bgpctl import __version__
 from bgpctl.cli import envtest, lab
 from bgpctl.cli.run import run
+from bgpctl.cli.status import status
 
 app = typer.Typer(
     name="bgp",
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(envtest.app, name="envtest")
 app.add_typer(lab.app, name="lab")
 app.command("run")(run)
+app.command("status")(status)
 
 
 @app.callback()

@@ -25,10 +25,12 @@ from typing import Annotated
 
 import typer
 
+from bgpctl.cli.logopts import LogFormat, LogLevel
 from bgpctl.controllers.fibsync_runner import DEFAULT_STALE_TIME, FibOptions
 from bgpctl.controllers.goneendpoint import setup_gone_endpoints
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
 from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
+from bgpctl.controllers.statusaggregate import setup_status_aggregator
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.log import configure
 from bgpctl.metrics.controller import controller_metrics_provider
@@ -179,6 +181,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 manager, cache=cache, client=kube, recorder=recorder, options=controller_options
             )
             setup_gone_endpoints(manager, cache=cache, client=kube, options=controller_options)
+            setup_status_aggregator(manager, cache=cache, client=kube, options=controller_options)
             await manager.start()
         finally:
             await gobgp.close()
@@ -276,10 +279,16 @@ def run(
             help="Seconds the FIB keeps routes GoBGP lost (gobgpd restart) while it relearns.",
         ),
     ] = DEFAULT_STALE_TIME,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Minimum level of log lines.")] = (
+        LogLevel.info
+    ),
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="json or console (default: console on a terminal, else json)."),
+    ] = None,
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
-    configure(level=log_level)
+    configure(level=log_level.value, fmt=log_format.value if log_format else None)
     options = RunOptions(
         local_endpoint=local_endpoint,
         gobgp_target=gobgp_target,

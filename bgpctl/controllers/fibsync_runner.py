@@ -40,6 +40,7 @@ from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import GoBGPError
 from bgpctl.gobgp.streams import RawBestPaths
 from bgpctl.gobgp.types import IPAddress, Resync
+from bgpctl.metrics.bgp import FibSyncMetrics
 from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE, Route, RouteSyncer, RouteSyncOptions
 from bgpctl.routesync.netlink import NetlinkRouteTable
 from bgpctl.routesync.status import SyncStatus
@@ -126,7 +127,7 @@ class FibSync:
         options = self._options
         table = NetlinkRouteTable(protocol=options.protocol, netns=options.netns)
         async with table:
-            engine = RouteSyncer(table, options=self._sync_options)
+            engine = RouteSyncer(table, options=self._sync_options, metrics=FibSyncMetrics())
             if self._own_prefixes:
                 engine.set_excluded(self._own_prefixes)
             await engine.start()

@@ -12,14 +12,14 @@ node:
    the neighbor's description tags it with the session (``bgpsession/<name>``);
 3. removes neighbors tagged with this session at another address (an endpoint address
    changed), judged from GoBGP's ListPeer, never from memory;
-4. writes only its own ``status.endpoints[]`` entry (``endpoint``, ``configured``,
-   ``state``, ``message``, ``lastTransitionTime``) by server-side apply on the status
-   subresource as ``bgpctl/<endpoint>``, and only when it changed.
+4. writes only its own ``status.endpoints[]`` entry through the
+   :class:`~bgpctl.controllers.sessionstatus.SessionStatusReporter` (state, counters,
+   last error; server-side apply as ``bgpctl/<endpoint>``, only when it changed).
 
 On delete (or when the node stops being part of the session) it removes every neighbor
 tagged with the session ("not found" counts as done; missing endpoints never block) and
 then its own finalizer. The aggregate ``Configured`` / ``SessionEstablished`` conditions
-are not written here: one writer per field, and they come with the next slice.
+are not written here but by the leader's status aggregator (one writer per field).
 
 Differences from the Go original (``docs/differences.md``): no status ping-pong
 (status writes do not re-trigger, no-op writes are skipped); per-node finalizers;
@@ -31,10 +31,8 @@ sessions by either end.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 from contextlib import aclosing
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -58,6 +56,7 @@ from bgpctl.controllers.sessionpeer import (
     families,
     finalizer,
 )
+from bgpctl.controllers.sessionstatus import SessionStatusReporter, peer_message
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import (
     GoBGPError,
@@ -72,7 +71,7 @@ from bgpctl.gobgp.types import (
 )
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import PatchType, ResourceType, Writer
+from bgpctl.runtime.client.interfaces import PatchType, Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
@@ -87,10 +86,6 @@ CONFLICT_RECHECK = 30.0
 
 class KubeWriter(Writer, Protocol):
     """What the reconciler writes through (``KubeClient``)."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SessionReconciler:
@@ -124,6 +119,13 @@ class SessionReconciler:
         # what GoBGP has is always read from GoBGP).
         self._configured: dict[str, IPAddress] = {}
         self._log = log.bind(endpoint=local_endpoint)
+        self.status = SessionStatusReporter(
+            client=client,
+            recorder=recorder,
+            gobgp=gobgp,
+            local_endpoint=local_endpoint,
+            field_manager=self._manager,
+        )
 
     # -- map functions (synchronous, cache only) ------------------------------------
 
@@ -186,6 +188,7 @@ class SessionReconciler:
             raw = await self._cache.get(BGP_SESSIONS, request.name)
         except NotFound:
             self._configured.pop(request.name, None)
+            self.status.forget(request.name)
             return Result()
         name = request.name
         if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
@@ -194,6 +197,7 @@ class SessionReconciler:
                 await self._remove_peers(name, keep=None)
                 await self._set_finalizer(raw, present=False)
                 self._log.info("session cleaned up", session=name)
+            self.status.forget(name)
             return Result()
         if await self._endpoint(self._me) is None:
             # This node is gone (its BGPEndpoint was deleted): hold nothing, write nothing;
@@ -202,6 +206,7 @@ class SessionReconciler:
             await self._remove_peers(name, keep=None)
             if self._finalizer in _finalizers(raw):
                 await self._set_finalizer(raw, present=False)
+            self.status.forget(name)
             return Result()
         if self._finalizer not in _finalizers(raw):
             raw = await self._set_finalizer(raw, present=True)
@@ -257,11 +262,7 @@ class SessionReconciler:
             )
             raise
         self._configured[name] = desired.neighbor_address
-        state = peer.state.session_state.value if peer else "Unknown"
-        message = (
-            f"peer {desired.neighbor_address} AS {desired.peer_asn} port {desired.remote_port}"
-        )
-        await self._report(raw, configured=True, state=state, message=message)
+        await self.status.report_peer(raw, peer, message=peer_message(desired))
         return Result()
 
     async def _endpoint(self, name: str) -> BGPEndpointSpec | None:
@@ -391,33 +392,7 @@ class SessionReconciler:
     ) -> None:
         if warn:
             self._recorder.warning(raw, reason, f"{self._me}: {message}")
-        await self._report(raw, configured=False, state=None, message=message)
-
-    async def _report(
-        self, raw: dict[str, Any], *, configured: bool, state: str | None, message: str
-    ) -> None:
-        entries = (raw.get("status") or {}).get("endpoints") or []
-        old = next((e for e in entries if e.get("endpoint") == self._me), None)
-        entry: dict[str, Any] = {
-            "endpoint": self._me,
-            "configured": configured,
-            "message": message[:1024],
-        }
-        if state is not None:
-            entry["state"] = state
-        unchanged = old is not None and all(old.get(k) == v for k, v in entry.items())
-        unchanged = unchanged and (state is not None or "state" not in (old or {}))
-        if unchanged:
-            return
-        if (
-            old is not None
-            and old.get("state") == entry.get("state")
-            and old.get("lastTransitionTime")
-        ):
-            entry["lastTransitionTime"] = old["lastTransitionTime"]
-        else:
-            entry["lastTransitionTime"] = _now()
-        await _apply_status(self._client, BGP_SESSIONS, raw, {"endpoints": [entry]}, self._manager)
+        await self.status.report_failure(raw, reason=reason, message=message)
 
 
 class PeerEventWatcher:
@@ -441,23 +416,6 @@ class PeerEventWatcher:
                     address = item.peer.neighbor_address
                     for session in self._reconciler.sessions_for_neighbor(address):
                         self._channel.trigger(session)
-
-
-async def _apply_status(
-    client: Writer,
-    rt: ResourceType,
-    raw: dict[str, Any],
-    status: dict[str, Any],
-    manager: str,
-) -> None:
-    body = {
-        "apiVersion": raw["apiVersion"],
-        "kind": raw["kind"],
-        "metadata": {"name": raw["metadata"]["name"]},
-        "status": status,
-    }
-    with contextlib.suppress(NotFound):  # deleted meanwhile
-        await client.status().apply(rt, body, field_manager=manager, force=True)
 
 
 def _request(obj: dict[str, Any]) -> Request:

@@ -39,6 +39,7 @@ from bgpctl.controllers.routepolicy import RoutePolicyReconciler
 from bgpctl.controllers.routepolicyplan import PART as ROUTE_POLICY_PART
 from bgpctl.controllers.session import KubeWriter, PeerEventWatcher, SessionReconciler
 from bgpctl.controllers.sessionpeer import ENDPOINT_INDEX, endpoint_index
+from bgpctl.controllers.sessionstatus import SessionStatusPoller
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.runtime.builder import Builder
 from bgpctl.runtime.cache.informers import InformerCache
@@ -46,6 +47,7 @@ from bgpctl.runtime.client.interfaces import ResourceType
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.event import UpdateEvent
 from bgpctl.runtime.handler import enqueue_for_object, enqueue_from_map_func
+from bgpctl.runtime.healthz import from_predicate
 from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
 from bgpctl.runtime.reconcile import Reconciler, Request
@@ -220,6 +222,18 @@ def setup_node_agent(
     )
     policy_controller = _node_wide(
         "bgproutepolicy", BGP_ROUTE_POLICIES, node, route_policies, policy_resync, options
+    )
+    manager.add(
+        SessionStatusPoller(
+            gobgp=gobgp,
+            cache=cache,
+            reporter=sessions.status,
+            recorder=recorder,
+            local_endpoint=local_endpoint,
+        )
+    )
+    manager.add_readyz_check(
+        "gobgp", from_predicate(lambda: gobgp.connected, f"gobgpd at {gobgp.target} is unreachable")
     )
     manager.add(config_controller)
     manager.add(policy_controller)

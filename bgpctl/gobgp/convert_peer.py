@@ -18,6 +18,7 @@ from bgpctl.gobgp.types import (
     AdminState,
     FamilyCounters,
     IPAddress,
+    MessageCounters,
     Peer,
     PeerEvent,
     PeerEventType,
@@ -214,6 +215,13 @@ def peer_state_from_pb(message: pb.Peer) -> PeerState:
         flops=state.flops,
         families=tuple(counters),
         end_of_rib=bool(eor) and all(eor),
+        downtime=timestamp_seconds(timers.downtime) if timers.downtime.seconds else None,
+        messages=MessageCounters(
+            opens_sent=state.messages.sent.open,
+            opens_received=state.messages.received.open,
+            notifications_sent=state.messages.sent.notification,
+            notifications_received=state.messages.received.notification,
+        ),
     )
 
 

@@ -154,6 +154,16 @@ class FamilyCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageCounters:
+    """BGP messages exchanged with one neighbor since it was added (ListPeer)."""
+
+    opens_sent: int = 0
+    opens_received: int = 0
+    notifications_sent: int = 0
+    notifications_received: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PeerState:
     """Observed state of one neighbor, from ListPeer or a peer event.
 
@@ -172,6 +182,9 @@ class PeerState:
         families: Per-family counters (ListPeer only).
         end_of_rib: End-of-RIB received for every enabled family since the session came
             up (ListPeer only; peers send it when graceful restart is negotiated).
+        downtime: Wall-clock time (Unix seconds) the session last went down, if known.
+        messages: BGP message counters (ListPeer only; GoBGP reports no notification
+            code or connect error over its API, so causes are inferred from these).
     """
 
     neighbor_address: IPAddress
@@ -187,6 +200,8 @@ class PeerState:
     flops: int = 0
     families: tuple[FamilyCounters, ...] = ()
     end_of_rib: bool = False
+    downtime: float | None = None
+    messages: MessageCounters = MessageCounters()
 
     @property
     def established(self) -> bool:

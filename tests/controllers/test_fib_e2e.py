@@ -14,6 +14,8 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from ipaddress import ip_address, ip_network
@@ -26,6 +28,7 @@ from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.types import Path
+from bgpctl.metrics.registry import REGISTRY
 from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
@@ -174,6 +177,32 @@ async def test_best_paths_programmed_into_the_peer_namespace(control_plane: Cont
                     assert f"{V6_PREFIX} via {A6}" in shown6
                     shown4 = nb.ip("-4", "route", "show", "proto", str(PROTOCOL)).stdout
                     assert f"{V4_PREFIX} via {A4}" in shown4
+                    # The FIB metrics (only B's agent runs a FIB sync in this process).
+                    assert REGISTRY.get_sample_value("bgp_fib_routes", {"state": "installed"}) == 2
+                    assert (
+                        REGISTRY.get_sample_value("bgp_fib_sync_duration_seconds_count") or 0
+                    ) > 0
+                    assert REGISTRY.get_sample_value("bgp_fib_errors_total") == 0
+                    # `bgp status`'s node view counts them too.
+                    proc = await asyncio.to_thread(
+                        subprocess.run,
+                        [
+                            os.path.join(os.path.dirname(sys.executable), "bgp"),
+                            "status",
+                            f"--gobgp={gobgpd_b.target}",
+                            f"--fib-protocol={PROTOCOL}",
+                            f"--fib-netns={nb.name}",
+                            "-o",
+                            "json",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    node_view = json.loads(proc.stdout)
+                    fib_section = node_view["sections"][-1]
+                    assert fib_section["rows"] == [{"protocol": PROTOCOL, "routes": 2}]
+                    assert proc.returncode == 0, proc.stdout
 
                     for path in paths():
                         await gobgp_a.delete_path(path)
