@@ -26,13 +26,11 @@ from bgpctl.gobgp.types import (
 )
 from bgpctl.testing.netns import GoBGPD
 
-from .conftest import LISTEN_PORT, DaemonPair, eventually, make_client
+from .conftest import LISTEN_PORT, DaemonPair, make_client
 from .test_gobgpd_peering import ASN, established  # noqa: F401
 
 pytestmark = pytest.mark.root
 
-REESTABLISH = 70.0
-"""After a re-add, v3.37's other end stays Idle for its idle hold time after a reset (30 s)."""
 QUIET = 4.0
 """Seconds the peer-state stream is watched for a reset after a change."""
 
@@ -85,14 +83,6 @@ async def test_fresh_neighbor_compares_equal(daemon: GoBGPD, name: str) -> None:
             await client.delete_peer(desired.neighbor_address)
 
 
-async def wait_established(client: GoBGPClient, neighbor: str) -> None:
-    async def up() -> bool:
-        peer = await client.get_peer(ipaddress.ip_address(neighbor))
-        return peer is not None and peer.state.established
-
-    await eventually(up, within=REESTABLISH)
-
-
 async def _states(client: GoBGPClient, into: list[SessionState]) -> None:
     async with aclosing(client.watch_peers()) as stream:
         async for item in stream:
@@ -107,12 +97,9 @@ async def test_changes_on_an_established_session(
     a, b = established
     listed = await a.get_peer(ipaddress.ip_address(daemon_pair.b6))
     assert listed is not None
-    base = dataclasses.replace(listed.spec, description="bgpsession/adopt")
-    # The module's peering leaves the description empty: take the neighbor over once.
-    if listed.spec.description != base.description:
-        assert (await apply_neighbor(a, listed, base)).action is Action.READDED
-        await wait_established(a, daemon_pair.b6)
-        await wait_established(b, daemon_pair.a6)
+    # The neighbor as the fixture added it. (No re-add before the checks: on v3.37 a
+    # session reset by "peer deconfigured" can stay down for well over a minute.)
+    base = listed.spec
     seen: list[SessionState] = []
     watcher = asyncio.create_task(_states(b, seen))
     try:
@@ -145,4 +132,3 @@ async def test_changes_on_an_established_session(
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
-        await wait_established(a, daemon_pair.b6)
