@@ -53,6 +53,7 @@ from bgpctl.gobgp.policy import (
     Statement,
 )
 from bgpctl.gobgp.types import IPV4_UNICAST, IPV6_UNICAST, IPAddress, IPNetwork, Path
+from bgpctl.metrics import bgp as metrics
 from bgpctl.runtime.reconcile import Request, Result
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,7 @@ class AdvertisementReconciler:
         self._me = node.local_endpoint
         self._assignments = node.assignments
         self._status = node.status_writer(BGP_ADVERTISEMENTS)
+        self._exported: set[str] = set()  # advertisements with a metric series
         self._originated: dict[IPNetwork, Path] | None = None
         self._lock = asyncio.Lock()  # one writer of this node's originated paths at a time
         self._read_generation = -1
@@ -278,6 +280,11 @@ class AdvertisementReconciler:
             if outcome is not None and outcome.reason in ("Conflict", "GoBGPError", "InvalidSpec"):
                 self._recorder.warning(raw, outcome.reason, f"{self._me}: {outcome.message}")
         await self._status.write_all(changes)
+        for name in self._exported - outcomes.keys():
+            metrics.forget_advertisement(name)
+        for name, outcome in outcomes.items():
+            metrics.set_advertised_prefixes(name, outcome.prefixes)
+        self._exported = set(outcomes)
 
 
 def _entry(outcome: Outcome) -> dict[str, Any]:

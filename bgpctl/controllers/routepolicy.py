@@ -33,6 +33,7 @@ from bgpctl.controllers.routepolicyplan import PART, PolicyOutcome, build, direc
 from bgpctl.gobgp.errors import GoBGPError, is_retriable
 from bgpctl.gobgp.policy import DefinedType, PolicyDirection, PrefixMatch
 from bgpctl.gobgp.types import IPAddress, IPNetwork
+from bgpctl.metrics import bgp as metrics
 from bgpctl.runtime.reconcile import Request, Result
 
 log = structlog.get_logger(__name__)
@@ -64,6 +65,7 @@ class RoutePolicyReconciler:
         self._assignments = node.assignments
         self._reannounced = reannounced
         self._status = node.status_writer(BGP_ROUTE_POLICIES)
+        self._exported: set[str] = set()  # policies with a metric series
         self._log = log.bind(endpoint=node.local_endpoint)
 
     async def reconcile(self, _request: Request) -> Result:
@@ -191,6 +193,11 @@ class RoutePolicyReconciler:
             if outcome is not None and not outcome.applied:
                 self._recorder.warning(raw, outcome.reason, f"{self._me}: {outcome.message}")
         await self._status.write_all(changes)
+        for name in self._exported - outcomes.keys():
+            metrics.forget_route_policy(name)
+        for name, outcome in outcomes.items():
+            metrics.set_route_policy_applied(name, outcome.applied)
+        self._exported = set(outcomes)
 
 
 def _matches(match: PrefixMatch, prefix: IPNetwork) -> bool:

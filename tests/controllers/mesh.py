@@ -137,7 +137,9 @@ async def agent(
         health_addr="",
         handle_signals=False,
         gobgp_connect_timeout=15.0,
-        leader_elect=False,
+        # One agent wins the Lease and runs the cluster-wide controllers (peering
+        # policies, the status aggregator), as in a real cluster.
+        leader_elect=True,
         fib_netns=netns,
     )
     task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
