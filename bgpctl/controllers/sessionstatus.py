@@ -41,7 +41,7 @@ from bgpctl.gobgp.errors import GoBGPError
 from bgpctl.gobgp.types import Afi, Family, Peer, PeerSpec, PeerState
 from bgpctl.metrics import bgp as metrics
 from bgpctl.runtime.cache.informers import InformerCache
-from bgpctl.runtime.client.errors import NotFound
+from bgpctl.runtime.client.errors import ApiError, NotFound
 from bgpctl.runtime.client.interfaces import Writer
 from bgpctl.runtime.recorder import EventRecorder
 
@@ -346,6 +346,10 @@ class SessionStatusPoller:
                 await self.poll()
             except GoBGPError as err:
                 log.debug("session status poll failed", error=str(err))
+            except ApiError as err:
+                # The API server may be away (an outage, a restart): the agent keeps
+                # running and the next poll writes what changed meanwhile.
+                log.info("session status not written", error=str(err))
             await _first(asyncio.sleep(self._interval), self._gobgp.wait_disconnected())
 
     async def poll(self) -> None:

@@ -44,8 +44,8 @@ from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_
 from bgpctl.envtest import ControlPlane
 from bgpctl.envtest.process import free_port
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.connection import Backoff
 from bgpctl.gobgp.types import Path as BgpPath
+from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing import frr as frr_lib
@@ -114,7 +114,10 @@ def topology() -> Iterator[Topology]:
 
 def gobgp_client(target: str) -> GoBGPClient:
     return GoBGPClient(
-        target, backoff=Backoff(initial=0.05, maximum=0.5), health_interval=1.0, attempt_timeout=2.0
+        target,
+        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
+        health_interval=1.0,
+        attempt_timeout=2.0,
     )
 
 
