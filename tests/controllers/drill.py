@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,12 +28,12 @@ from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.types import Path as BGPPath
 from bgpctl.gobgp.types import PeerEvent, PeerEventType, SessionState
-from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import LEASES
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.agent import AgentProcess, RouteMonitor
 from bgpctl.testing.netns import GoBGPD, Lab, Netns
+from tests.controllers.harness import eventually, gobgp_client, obj
 
 ASN = 65000
 PORT = 1790
@@ -62,37 +61,6 @@ class Node:
     client: GoBGPClient | None = None
     monitor: RouteMonitor | None = None
     states: list[tuple[str, SessionState]] = field(default_factory=list)
-
-
-def gobgp_client(target: str) -> GoBGPClient:
-    """Quick reconnects, so a gobgpd restart is noticed within a second."""
-    return GoBGPClient(
-        target,
-        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
-        health_interval=1.0,
-        attempt_timeout=2.0,
-    )
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.2
-) -> None:
-    """Poll ``check`` until true; fail with ``what`` after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-def obj(
-    rt: Any, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None
-) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if labels:
-        meta["labels"] = labels
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": meta, "spec": spec}
 
 
 def kernel_routes(node: Node) -> set[str]:

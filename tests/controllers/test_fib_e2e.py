@@ -17,22 +17,18 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from ipaddress import ip_address, ip_network
-from typing import Any
 
 import pytest
 
-from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_SESSIONS
 from bgpctl.envtest import ControlPlane
-from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.types import Path
 from bgpctl.metrics.registry import REGISTRY
-from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import Lab, Netns, remove_stale
+from tests.controllers.harness import gobgp_client, in_process_agent, obj
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -52,19 +48,6 @@ def _root_only() -> None:
     remove_stale()
 
 
-def gobgp_client(target: str) -> GoBGPClient:
-    return GoBGPClient(
-        target,
-        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
-        health_interval=1.0,
-        attempt_timeout=2.0,
-    )
-
-
-def obj(rt: Any, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": name}, "spec": spec}
-
-
 def routes(ns: Netns, protocol: str = str(PROTOCOL)) -> set[str]:
     """Destinations of ``protocol`` in the namespace's main table, both families."""
     found: set[str] = set()
@@ -82,29 +65,6 @@ async def wait_routes(ns: Netns, expected: set[str], *, within: float = 20.0) ->
         if loop.time() > deadline:
             pytest.fail(f"routes of proto {PROTOCOL} are {current}, expected {expected}")
         await asyncio.sleep(0.1)
-
-
-@contextlib.asynccontextmanager
-async def agent(
-    plane: ControlPlane, endpoint: str, target: str, **fib: Any
-) -> AsyncIterator[asyncio.Task[None]]:
-    options = RunOptions(
-        local_endpoint=endpoint,
-        kubeconfig=str(plane.controller_kubeconfig),
-        metrics_addr="",
-        health_addr="",
-        handle_signals=False,
-        gobgp_connect_timeout=15.0,
-        leader_elect=False,
-        **fib,
-    )
-    task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def paths(*, withdraw: bool = False) -> list[Path]:
@@ -145,13 +105,16 @@ async def test_best_paths_programmed_into_the_peer_namespace(control_plane: Cont
                 await admin.create(BGP_ENDPOINTS, obj(BGP_ENDPOINTS, name, spec))
             try:
                 async with (
-                    agent(control_plane, ep_a, gobgpd_a.target, fib=False) as task_a,
-                    agent(
+                    in_process_agent(
+                        control_plane, ep_a, gobgpd_a.target, fib=False, leader_elect=False
+                    ) as task_a,
+                    in_process_agent(
                         control_plane,
                         ep_b,
                         gobgpd_b.target,
                         fib_netns=nb.name,
                         fib_exclude=(EXCLUDED,),
+                        leader_elect=False,
                     ) as task_b,
                 ):
                     spec = {

@@ -22,6 +22,7 @@ from bgpctl.envtest import ControlPlane
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import LEASES
 from bgpctl.runtime.client.kube import KubeClient
+from tests.controllers.harness import eventually, gobgp_client, in_process_agent, obj
 
 from .test_node_agent_e2e import (  # noqa: F401 (fixtures)
     A6,
@@ -34,11 +35,7 @@ from .test_node_agent_e2e import (  # noqa: F401 (fixtures)
     _no_peers,
     _no_stale_namespaces,
     _states,
-    agent,
-    eventually,
-    gobgp_client,
     nodes,
-    obj,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
@@ -98,8 +95,8 @@ async def test_deleting_a_gone_endpoints_session_never_hangs(
             spec = {"address": address, "asNumber": ASN}
             await admin.create(BGP_ENDPOINTS, obj(BGP_ENDPOINTS, name, spec))
         try:
-            async with agent(control_plane, ep_a, nodes.a.target):
-                async with agent(control_plane, ep_b, nodes.b.target):
+            async with in_process_agent(control_plane, ep_a, nodes.a.target, fib=False):
+                async with in_process_agent(control_plane, ep_b, nodes.b.target, fib=False):
                     spec = {"localEndpoint": ep_a, "remoteEndpoint": ep_b, "holdTime": 9}
                     spec["keepaliveTime"] = 3
                     await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, session, spec))

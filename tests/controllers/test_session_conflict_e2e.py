@@ -26,6 +26,7 @@ from bgpctl.gobgp.types import PeerEvent, PeerEventType, PeerSpec, SessionState
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import EVENTS, PatchType
 from bgpctl.runtime.client.kube import KubeClient
+from tests.controllers.harness import eventually, gobgp_client, in_process_agent, obj
 
 from .test_node_agent_e2e import (  # noqa: F401 (fixtures)
     A6,
@@ -37,11 +38,7 @@ from .test_node_agent_e2e import (  # noqa: F401 (fixtures)
     _gone,
     _no_stale_namespaces,
     _states,
-    agent,
-    eventually,
-    gobgp_client,
     nodes,
-    obj,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
@@ -116,8 +113,10 @@ async def test_first_session_keeps_its_neighbor(
             await admin.create(BGP_ENDPOINTS, obj(BGP_ENDPOINTS, name, spec))
         recorder: asyncio.Task[None] | None = None
         try:
-            async with agent(control_plane, ep_b, nodes.b.target):
-                async with agent(control_plane, ep_a, nodes.a.target) as task_a:
+            async with in_process_agent(control_plane, ep_b, nodes.b.target, fib=False):
+                async with in_process_agent(
+                    control_plane, ep_a, nodes.a.target, fib=False
+                ) as task_a:
                     spec = {"localEndpoint": ep_a, "remoteEndpoint": ep_b, "holdTime": 9}
                     spec["keepaliveTime"] = 3
                     await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, first, spec))
@@ -180,7 +179,7 @@ async def test_first_session_keeps_its_neighbor(
                         await gobgp_a.add_peer(
                             PeerSpec(ipaddress.ip_address(address), peer_asn=ASN, description=desc)
                         )
-                async with agent(control_plane, ep_a, nodes.a.target):
+                async with in_process_agent(control_plane, ep_a, nodes.a.target, fib=False):
                     await eventually(
                         lambda: _absent(gobgp_a, ghost), within=20, what="orphan swept"
                     )

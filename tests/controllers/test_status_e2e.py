@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -39,18 +39,17 @@ from typing import Any
 
 import pytest
 
-from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_SESSIONS
 from bgpctl.envtest import ControlPlane
 from bgpctl.envtest.process import free_port
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.types import Path as BgpPath
-from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing import frr as frr_lib
 from bgpctl.testing.frr import FRR
 from bgpctl.testing.netns import GoBGPD, Lab, remove_stale
+from tests.controllers.harness import eventually, gobgp_client, in_process_agent, obj
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -110,52 +109,6 @@ def topology() -> Iterator[Topology]:
         finally:
             frr.stop()
             shutil.rmtree(frr.workdir, ignore_errors=True)
-
-
-def gobgp_client(target: str) -> GoBGPClient:
-    return GoBGPClient(
-        target,
-        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
-        health_interval=1.0,
-        attempt_timeout=2.0,
-    )
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.1
-) -> float:
-    """Poll ``check`` until true; return the seconds it took."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not await check():
-        if loop.time() - start > within:
-            pytest.fail(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
-    return loop.time() - start
-
-
-def obj(rt: Any, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": name}, "spec": spec}
-
-
-@contextlib.asynccontextmanager
-async def in_process_agent(plane: ControlPlane, endpoint: str, target: str) -> AsyncIterator[None]:
-    options = RunOptions(
-        local_endpoint=endpoint,
-        kubeconfig=str(plane.controller_kubeconfig),
-        metrics_addr="",
-        health_addr="",
-        handle_signals=False,
-        gobgp_connect_timeout=15.0,
-        fib=False,
-    )
-    task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.contextmanager
@@ -310,8 +263,8 @@ async def test_status_truthful_end_to_end(control_plane: ControlPlane, topology:
 
         try:
             async with (
-                in_process_agent(control_plane, ep["a"], topology.a.target),
-                in_process_agent(control_plane, ep["e"], topology.e.target),
+                in_process_agent(control_plane, ep["a"], topology.a.target, fib=False),
+                in_process_agent(control_plane, ep["e"], topology.e.target, fib=False),
             ):
                 with bgp_run(control_plane, ep["b"], topology.b.target, metrics_port) as b_log:
                     await _scenarios(
