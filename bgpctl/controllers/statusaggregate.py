@@ -48,6 +48,7 @@ from bgpctl.runtime.handler import enqueue_from_map_func
 from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import labels_changed
 from bgpctl.runtime.reconcile import Request, Result
+from bgpctl.runtime.runnable import Rebuilding
 
 FIELD_MANAGER = "bgpctl-status"
 """Field manager of every aggregate status write."""
@@ -158,23 +159,30 @@ def setup_status_aggregator(
     cache: InformerCache,
     client: Writer,
     options: ControllerOptions | None = None,
-) -> list[Controller]:
+) -> list[Rebuilding]:
     """Add the leader-only aggregate-status controllers (one per kind) to ``manager``.
 
-    The cache must have been prepared and added by the caller (``setup_node_agent``).
+    Each is rebuilt whenever this process wins the lease (again). The cache must have
+    been prepared and added by the caller (``setup_node_agent``).
     """
     options = dataclasses.replace(options or ControllerOptions(), needs_leader_election=True)
-    controllers = []
+    runnables = []
     for resource, rule in RULES:
-        reconciler = AggregateReconciler(cache=cache, client=client, resource=resource, rule=rule)
-        builder = Builder(f"status-{resource.kind.lower()}").for_(cache.get_informer(resource))
-        if resource is BGP_ADVERTISEMENTS:
-            builder = builder.watches(
-                cache.get_informer(BGP_ENDPOINTS),
-                enqueue_from_map_func(reconciler.map_all),
-                labels_changed(),
+
+        def build(resource: ResourceType = resource, rule: Rule = rule) -> Controller:
+            reconciler = AggregateReconciler(
+                cache=cache, client=client, resource=resource, rule=rule
             )
-        controller = builder.with_options(options).complete(reconciler)
-        manager.add(controller)
-        controllers.append(controller)
-    return controllers
+            builder = Builder(f"status-{resource.kind.lower()}").for_(cache.get_informer(resource))
+            if resource is BGP_ADVERTISEMENTS:
+                builder = builder.watches(
+                    cache.get_informer(BGP_ENDPOINTS),
+                    enqueue_from_map_func(reconciler.map_all),
+                    labels_changed(),
+                )
+            return builder.with_options(options).complete(reconciler)
+
+        runnable = Rebuilding(build, name=f"status-{resource.kind.lower()}")
+        manager.add(runnable)
+        runnables.append(runnable)
+    return runnables

@@ -178,6 +178,8 @@ class Controller:
         self.reconciler = reconciler
         self.options = options
         self.needs_leader_election: bool = options.needs_leader_election
+        self.restartable = False
+        """A controller starts once (wrap it in ``Rebuilding`` to run it again)."""
         self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
             options.rate_limiter, name=name, metrics_provider=options.queue_metrics
         )

@@ -76,6 +76,7 @@ from bgpctl.runtime.runnable import (
     Server,
     needs_leader_election,
     readiness_hook,
+    restartable,
 )
 
 DEFAULT_CACHE_SYNC_TIMEOUT = 120.0
@@ -210,9 +211,22 @@ class Manager:
 
         Raises:
             RuntimeError: the manager was already started.
+            ValueError: a leader-only runnable that starts only once (a controller) on a
+                manager that survives a lost lease and starts its leader-only runnables
+                again: wrap it in :class:`~bgpctl.runtime.runnable.Rebuilding`.
         """
         self._check_not_started()
         entry = _Entry(name or _default_name(runnable), runnable)
+        if (
+            needs_leader_election(runnable)
+            and self._options.leader_election
+            and not self._options.leader_election_lost_is_fatal
+            and not restartable(runnable)
+        ):
+            raise ValueError(
+                f"{entry.name}: a leader-only runnable that starts only once cannot be "
+                "restarted after the lease is won back; wrap it in Rebuilding"
+            )
         if needs_leader_election(runnable):
             self._leader_runnables.append(entry)
         else:

@@ -9,6 +9,9 @@ group, each watched by a supervisor, stopped group by group).
   that must drain does so when cancelled, then lets ``CancelledError`` propagate.
 * ``needs_leader_election`` (optional attribute) puts a runnable in the group that only
   runs while this process leads.
+* ``restartable = False`` (optional attribute) says ``start`` runs only once; a manager
+  that survives a lost lease refuses such a leader-only runnable (wrap it in
+  :class:`Rebuilding`).
 * ``ready()`` (optional coroutine) is polled by the manager's ``/readyz``.
 * A :class:`Cache` also answers ``has_synced()``; the manager starts caches before any
   runnable and waits for them to sync.
@@ -88,6 +91,11 @@ class Server(Protocol):
 def needs_leader_election(runnable: object) -> bool:
     """Whether ``runnable`` declares ``needs_leader_election = True`` (default False)."""
     return bool(getattr(runnable, "needs_leader_election", False))
+
+
+def restartable(runnable: object) -> bool:
+    """Whether ``start`` may be called again after it ended (``restartable``, default True)."""
+    return bool(getattr(runnable, "restartable", True))
 
 
 def readiness_hook(runnable: object) -> Callable[[], Awaitable[bool]] | None:

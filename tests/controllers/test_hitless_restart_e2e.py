@@ -173,7 +173,7 @@ async def test_api_server_outage_under_the_leader(
             lambda: _session_hold(r, session, 15), within=90, what="the leader acting again"
         )
         for node in r.nodes:
-            assert node.agent.running
+            assert node.agent.running, node.agent.current_log()[-3000:]
         assert r.resets() == []
         assert r.deletions() == {"node-a": [], "node-b": []}
 
