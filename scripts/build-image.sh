@@ -38,6 +38,7 @@ if [ ! -f "$base_tar" ]; then
     --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*' \
     "$SUITE" "${base_tar%.tar}.tmp.tar" "$MIRROR"
   mv "${base_tar%.tar}.tmp.tar" "$base_tar"
+  find "$CACHE/image" -maxdepth 1 -name "base-$SUITE-*.tar" ! -path "$base_tar" -delete
 fi
 if ! buildah inspect --type image "$BASE_IMAGE" 2>/dev/null | grep -q "$key"; then
   echo "== importing $BASE_IMAGE"
@@ -48,6 +49,25 @@ if ! buildah inspect --type image "$BASE_IMAGE" 2>/dev/null | grep -q "$key"; th
   buildah umount "$ctr" >/dev/null
   buildah config --label "bgpctl.base=$key" --env LANG=C.UTF-8 "$ctr"
   buildah commit -q --rm "$ctr" "$BASE_IMAGE" >/dev/null
+fi
+
+# The pod sandbox ("pause") image the one-node cluster's containerd needs, built from
+# Kubernetes' own pause.c (in the k8s.io/kubernetes module the envtest build fetched),
+# tagged as containerd's default sandbox image.
+pause_tar="$CACHE/image/pause.tar"
+if [ ! -f "$pause_tar" ]; then
+  echo "== pause image"
+  pause_c="$(go env GOMODCACHE)/k8s.io/kubernetes@${KUBERNETES_VERSION:-v1.36.3}/build/pause/linux/pause.c"
+  tmp=$(mktemp -d)
+  gcc -Os -static -DVERSION=3.10.1 -o "$tmp/pause" "$pause_c"
+  strip "$tmp/pause"
+  ctr=$(buildah from scratch)
+  buildah copy -q "$ctr" "$tmp/pause" /pause >/dev/null
+  buildah config --entrypoint '["/pause"]' --user 65535:65535 "$ctr"
+  buildah commit -q --rm "$ctr" registry.k8s.io/pause:3.10.1 >/dev/null
+  podman save -q --format oci-archive -o "$pause_tar.tmp" registry.k8s.io/pause:3.10.1
+  mv "$pause_tar.tmp" "$pause_tar"
+  rm -rf "$tmp"
 fi
 
 echo "== build context (wheelhouse, gobgpd)"

@@ -140,7 +140,6 @@ def _wait_enforced(plane: ControlPlane, token: str) -> None:
 
 def test_a_node_writes_its_own_entries_and_nothing_of_another_node(isolated: ControlPlane) -> None:
     plane = isolated
-    admin = plane.admin_token
     # node-b's state, written by node-b itself (its own pod-bound token).
     token_a = _pod_bound_token(plane, "node-a")
     token_b = _pod_bound_token(plane, "node-b")
@@ -208,7 +207,6 @@ def test_a_node_writes_its_own_entries_and_nothing_of_another_node(isolated: Con
     }
     raw = json.loads(plane.kubectl("get", "bgpconfiguration", "default", "-o", "json").stdout)
     assert {e["node"] for e in raw["status"]["nodes"]} == {"node-a", "node-b"}
-    del admin
 
 
 def test_a_token_without_a_node_is_denied(isolated: ControlPlane) -> None:
