@@ -47,7 +47,7 @@ check-generated: venv  ## CI: generated files must match the committed ones
 	test -z "$$(git status --porcelain -- manifests/crds)"
 	$(PY) protos/generate.py --check
 
-test: lint typecheck check-generated envtest
+test: lint typecheck check-generated envtest image
 	$(PYTEST) -q
 
 bench: venv envtest

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from bgpctl.envtest import ControlPlane
+from bgpctl.envtest.binaries import ensure_chainsaw
 from bgpctl.testing.frr import FRR, FRRNeighbor
 from bgpctl.testing.netns import Lab
 from bgpctl.testing.node import Node, image_archives
@@ -238,3 +239,105 @@ def _peer(plane: ControlPlane, node: Node, frr: FRR) -> None:
     raw = json.loads(plane.kubectl("get", "bgpconfiguration", "default", "-o", "json").stdout)
     entry = {e["node"]: e for e in raw["status"]["nodes"]}[NODE]
     assert entry["ready"] is True and entry["routerID"] == NODE_ADDRESS
+
+
+PEER_NODE_ADDRESS, PEER_ADDRESS, PEER_AS = "2001:db8:11::1", "2001:db8:11::2", 64514
+SUITES = REPO / "chainsaw"
+
+
+def test_chainsaw_node_scenarios_against_the_daemonset(
+    cluster: tuple[ControlPlane, Node], tmp_path: Path
+) -> None:
+    """chainsaw/nodes (advertisement, route policy) with the DaemonSet's agent as origin.
+
+    The peer whose RIB the scenarios read is a gobgpd in a namespace of the test's own,
+    in eBGP with the node over IPv6 documentation addresses.
+    """
+    plane, node = cluster
+    _wait("the DaemonSet pod Ready", lambda: _ready(plane), 180, node.logs)
+    chainsaw = ensure_chainsaw()
+    with Lab() as lab:
+        ns = lab.netns("peer")
+        root_if = f"bgpc{lab.run_id[-4:]}"
+        subprocess.run(
+            ["ip", "link", "add", root_if, "type", "veth", "peer", "eth0", "netns", ns.name],
+            check=True,
+        )
+        try:
+            subprocess.run(
+                ["ip", "addr", "add", f"{PEER_NODE_ADDRESS}/64", "dev", root_if, "nodad"],
+                check=True,
+            )
+            subprocess.run(["ip", "link", "set", root_if, "up"], check=True)
+            ns.add_address("eth0", f"{PEER_ADDRESS}/64")
+            ns.ip("link", "set", "eth0", "up")
+            peer = lab.gobgpd(ns)
+            gobgp = ["gobgp", "--target", peer.target]
+            subprocess.run(
+                [*gobgp, "global", "as", str(PEER_AS), "router-id", "198.51.100.9",
+                 "listen-port", "179"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            subprocess.run(
+                [*gobgp, "neighbor", "add", PEER_NODE_ADDRESS, "as", str(NODE_AS)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            objects = [
+                {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPEndpoint",
+                 "metadata": {"name": NODE, "labels": {"role": "origin"}},
+                 "spec": {"address": PEER_NODE_ADDRESS, "asNumber": NODE_AS}},
+                {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPEndpoint",
+                 "metadata": {"name": "peer"},
+                 "spec": {"address": PEER_ADDRESS, "asNumber": PEER_AS, "port": 179}},
+                {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPSession",
+                 "metadata": {"name": "node-peer"},
+                 "spec": {"localEndpoint": NODE, "remoteEndpoint": "peer",
+                          "holdTime": 9, "keepaliveTime": 3}},
+            ]  # fmt: skip
+            plane.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(objects))
+            pod = _pod(plane)
+            assert pod is not None
+
+            def established() -> bool:
+                out = subprocess.run(
+                    [*gobgp, "neighbor", PEER_NODE_ADDRESS],
+                    capture_output=True, text=True, check=False,
+                ).stdout  # fmt: skip
+                return "bgp state = established" in out.lower()
+
+            _wait(
+                "the peer gobgpd Established with the node", established, 120,
+                lambda: peer.log_tail() + "\n"
+                + node.container_log("bgp-system", pod["metadata"]["name"], "gobgpd")[-3000:],
+            )  # fmt: skip
+            values = {"origin": NODE, "peerTarget": peer.target, "nodes": 1}
+            (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
+            proc = subprocess.run(
+                [str(chainsaw), "test", "--config", str(SUITES / "config.yaml"),
+                 "--test-dir", str(SUITES / "nodes"), "--values", str(tmp_path / "values.yaml"),
+                 "--namespace", "default", "--no-color"],
+                env=plane.env(), capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            tail = proc.stdout[-6000:] + proc.stderr[-2000:]
+            assert proc.returncode == 0, tail
+            assert "Passed  tests 2" in proc.stdout and "Failed  tests 0" in proc.stdout, tail
+        finally:
+            for kind in ("bgpsession/node-peer", "bgpendpoint/peer", f"bgpendpoint/{NODE}"):
+                plane.kubectl("delete", kind, "--ignore-not-found", "--wait=false")
+            subprocess.run(["ip", "link", "del", root_if], check=False)
+
+
+@pytest.mark.parametrize("suite", ["api-admission", "api-defaults"])
+def test_chainsaw_api_scenarios_on_the_cluster(
+    cluster: tuple[ControlPlane, Node], suite: str
+) -> None:
+    """The API-only suites on the cluster that runs the DaemonSet (CRDs from -k default)."""
+    plane, _ = cluster
+    proc = subprocess.run(
+        [str(ensure_chainsaw()), "test", "--config", str(SUITES / "config.yaml"),
+         "--test-dir", str(SUITES / suite), "--no-color"],
+        env=plane.env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    tail = proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, tail
+    assert "Failed  tests 0" in proc.stdout, tail
