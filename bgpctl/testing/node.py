@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -91,6 +92,7 @@ class Node:
             self._remove_all_containers()
         for name in ("containerd", "kube-scheduler", "kube-controller-manager"):
             stop(self._procs.pop(name, None))
+        self._kill_shims()
         self._unmount_all()
         self._remove_cgroups()
         self._remove_log_links()
@@ -297,6 +299,16 @@ state = "{w / "containerd" / "state"}"
                  "containers", "rm", container],
                 capture_output=True, check=False, timeout=30,
             )  # fmt: skip
+
+    def _kill_shims(self) -> None:
+        """Kill the runc shims of our containerd: they outlive it by design."""
+        needle = f"-address\0{self.socket}\0".encode()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if needle in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGKILL)
 
     def _unmount_all(self) -> None:
         prefix = str(self.workdir)
