@@ -248,7 +248,8 @@ SUITES = REPO / "chainsaw"
 def test_chainsaw_node_scenarios_against_the_daemonset(
     cluster: tuple[ControlPlane, Node], tmp_path: Path
 ) -> None:
-    """chainsaw/nodes (advertisement, route policy) with the DaemonSet's agent as origin.
+    """chainsaw/cluster (system readiness) and chainsaw/nodes (advertisement, route
+    policy) with the DaemonSet's agent as the origin.
 
     The peer whose RIB the scenarios read is a gobgpd in a namespace of the test's own,
     in eBGP with the node over IPv6 documentation addresses.
@@ -310,17 +311,22 @@ def test_chainsaw_node_scenarios_against_the_daemonset(
                 lambda: peer.log_tail() + "\n"
                 + node.container_log("bgp-system", pod["metadata"]["name"], "gobgpd")[-3000:],
             )  # fmt: skip
-            values = {"origin": NODE, "peerTarget": peer.target, "nodes": 1}
+            router_id = json.loads(
+                plane.kubectl("get", "bgpconfiguration", "default", "-o", "json").stdout
+            )["status"]["nodes"][0]["routerID"]
+            values = {"origin": NODE, "peerTarget": peer.target, "nodes": 1, "routerID": router_id}
             (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
-            proc = subprocess.run(
-                [str(chainsaw), "test", "--config", str(SUITES / "config.yaml"),
-                 "--test-dir", str(SUITES / "nodes"), "--values", str(tmp_path / "values.yaml"),
-                 "--namespace", "default", "--no-color"],
-                env=plane.env(), capture_output=True, text=True, timeout=300, check=False,
-            )  # fmt: skip
-            tail = proc.stdout[-6000:] + proc.stderr[-2000:]
-            assert proc.returncode == 0, tail
-            assert "Passed  tests 2" in proc.stdout and "Failed  tests 0" in proc.stdout, tail
+            for suite, count in (("cluster", 1), ("nodes", 2)):
+                proc = subprocess.run(
+                    [str(chainsaw), "test", "--config", str(SUITES / "config.yaml"),
+                     "--test-dir", str(SUITES / suite), "--values", str(tmp_path / "values.yaml"),
+                     "--namespace", "default", "--no-color"],
+                    env=plane.env(), capture_output=True, text=True, timeout=300, check=False,
+                )  # fmt: skip
+                tail = proc.stdout[-6000:] + proc.stderr[-2000:]
+                assert proc.returncode == 0, tail
+                assert f"Passed  tests {count}" in proc.stdout, tail
+                assert "Failed  tests 0" in proc.stdout, tail
         finally:
             for kind in ("bgpsession/node-peer", "bgpendpoint/peer", f"bgpendpoint/{NODE}"):
                 plane.kubectl("delete", kind, "--ignore-not-found", "--wait=false")
