@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,10 @@ def test_the_daemonset_pod_becomes_ready_non_root_with_only_its_capabilities(
         line.split()[3].rsplit(":", 1)[1] for line in listening if f"pid={pids['gobgpd']}," in line
     }
     assert gobgpd_ports <= {"1790"}, listening
+    # /metrics on the node's port 9586; the probes' endpoints on 127.0.0.1:9587.
+    for url in ("http://127.0.0.1:9586/metrics", "http://127.0.0.1:9587/readyz"):
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.status == 200, url
     log = node.container_log("bgp-system", pod["metadata"]["name"], "agent")
     assert "starting workers" in log, log[-3000:]
 
