@@ -5,7 +5,7 @@ PYTEST  := $(VENV)/bin/pytest
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: venv envtest lint format typecheck unit integration test manifests protos \
-        check-generated bench lab clean
+        check-generated bench lab image clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -47,11 +47,14 @@ check-generated: venv  ## CI: generated files must match the committed ones
 	test -z "$$(git status --porcelain -- manifests/crds)"
 	$(PY) protos/generate.py --check
 
-test: lint typecheck check-generated envtest
+test: lint typecheck check-generated envtest image
 	$(PYTEST) -q
 
 bench: venv envtest
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+image: venv envtest   ## the container image localhost/bgpctl:dev, offline (scripts/build-image.sh)
+	./scripts/build-image.sh
 
 lab: venv envtest    ## the local lab: API server, nodes in namespaces with gobgpd and `bgp run` (docs/lab.md)
 	$(PY) -m bgpctl lab up

@@ -8,6 +8,7 @@ from bgpctl import __version__
 from bgpctl.cli import envtest, lab
 from bgpctl.cli.operator import operator
 from bgpctl.cli.run import run
+from bgpctl.cli.status import status
 
 app = typer.Typer(
     name="bgp",
@@ -21,6 +22,7 @@ app.add_typer(envtest.app, name="envtest")
 app.add_typer(lab.app, name="lab")
 app.command("run")(run)
 app.command("operator")(operator)
+app.command("status")(status)
 
 
 @app.callback()

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from bgpctl.envtest import ETCD_VERSION, KUBERNETES_VERSION, ControlPlane, ensure_binaries
-from bgpctl.envtest.binaries import ensure_chainsaw
+from bgpctl.envtest.binaries import ensure_chainsaw, ensure_node_binaries
 
 app = typer.Typer(help="A real kube-apiserver + etcd on loopback (tests and the lab).")
 
@@ -21,10 +21,11 @@ REPO_MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 
 @app.command()
 def build() -> None:
-    """Build kube-apiserver, kube-controller-manager, kubectl and etcd (once; cached)."""
+    """Build the control plane, chainsaw and the one-node cluster's binaries (cached)."""
     start = time.monotonic()
     bins = ensure_binaries(out=sys.stderr)
     ensure_chainsaw(out=sys.stderr)
+    ensure_node_binaries(out=sys.stderr)
     typer.echo(
         f"Kubernetes {KUBERNETES_VERSION}, etcd {ETCD_VERSION}: {bins.kube_apiserver.parent} "
         f"({time.monotonic() - start:.1f}s)"

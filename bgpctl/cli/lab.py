@@ -15,6 +15,7 @@ import typer
 
 from bgpctl.lab import LocalLab
 from bgpctl.lab.lab import clean as clean_namespaces
+from bgpctl.lab.supervise import format_status, running_status, signal_component
 from bgpctl.lab.topology import format_table
 
 app = typer.Typer(help="A local lab: API server, nodes in network namespaces, gobgpd, bgp run.")
@@ -65,8 +66,8 @@ def up(
             return
         _usage(lab)
         stopped = threading.Event()
-        while not stopped.wait(2.0):
-            lab.check_processes()
+        while not stopped.wait(0.5):
+            lab.supervise()
     except KeyboardInterrupt:
         _echo("\nstopping")
     except (RuntimeError, TimeoutError, ValueError) as exc:
@@ -87,6 +88,34 @@ def up(
         signal.signal(signal.SIGTERM, previous)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def status() -> None:
+    """Show the running lab's components: state, pid, restart count, last exit status."""
+    try:
+        _echo(format_status(running_status()))
+    except RuntimeError as exc:
+        typer.echo(f"bgp lab: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def restart(
+    node: Annotated[str, typer.Argument(help="Node name, e.g. node-1.")],
+    gobgpd: Annotated[
+        bool, typer.Option("--gobgpd/--agent", help="Restart gobgpd instead of `bgp run`.")
+    ] = False,
+    kill: Annotated[bool, typer.Option("--kill", help="SIGKILL instead of SIGTERM.")] = False,
+) -> None:
+    """Stop one component of the running lab; `bgp lab up` starts it again (a drill)."""
+    kind = "gobgpd" if gobgpd else "agent"
+    try:
+        pid = signal_component(node, kind, kill=kill)
+    except RuntimeError as exc:
+        typer.echo(f"bgp lab: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    _echo(f"sent {'SIGKILL' if kill else 'SIGTERM'} to {kind} of {node} (pid {pid})")
 
 
 @app.command()

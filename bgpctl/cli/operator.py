@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from bgpctl.cli.logopts import LogFormat, LogLevel
 from bgpctl.controllers.nodecache import cluster_cache
 from bgpctl.controllers.operator import setup_operator
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
@@ -132,10 +133,16 @@ def operator(
             envvar="POD_NAME", help="This replica's name in the Lease (default: host name)."
         ),
     ] = "",
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Minimum level of log lines.")] = (
+        LogLevel.info
+    ),
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="json or console (default: console on a terminal, else json)."),
+    ] = None,
 ) -> None:
-    """Run the cluster-wide controllers (peering policies) on the elected replica."""
-    configure(level=log_level)
+    """Run the cluster-wide controllers (peering policies, gone endpoints, aggregate status)."""
+    configure(level=log_level.value, fmt=log_format.value if log_format else None)
     asyncio.run(
         run_operator(
             OperatorOptions(

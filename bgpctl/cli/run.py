@@ -29,10 +29,12 @@ from typing import Annotated
 
 import typer
 
-from bgpctl.controllers.fibsync_runner import FibOptions
+from bgpctl.cli.logopts import LogFormat, LogLevel
+from bgpctl.controllers.fibsync_runner import DEFAULT_STALE_TIME, FibOptions
 from bgpctl.controllers.nodecache import cluster_cache, node_cache
+from bgpctl.controllers.operator import setup_cluster_controllers
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
-from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent, setup_peering_policy
+from bgpctl.controllers.setup import setup_fib_sync, setup_node_agent
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.log import configure
 from bgpctl.metrics.controller import controller_metrics_provider
@@ -42,7 +44,12 @@ from bgpctl.metrics.workqueue import queue_metrics_provider
 from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.runtime.controller import ControllerOptions
-from bgpctl.runtime.leaderelection import new_identity
+from bgpctl.runtime.leaderelection import (
+    DEFAULT_LEASE_DURATION,
+    DEFAULT_RENEW_DEADLINE,
+    DEFAULT_RETRY_PERIOD,
+    new_identity,
+)
 from bgpctl.runtime.leaderelection.leaselock import LeaseLock
 from bgpctl.runtime.manager import Manager, ManagerOptions
 from bgpctl.runtime.recorder import EventRecorder
@@ -66,11 +73,15 @@ class RunOptions:
         leader_elect: Compete for the peering-policy Lease; without it this agent runs
             the peering-policy controller unconditionally (one agent only!).
         leader_election_namespace: Namespace of the Lease ``bgpctl-peering``.
+        lease_duration: Seconds a standby waits before taking over a silent leader's Lease.
+        renew_deadline: Seconds the leader keeps trying to renew before it stops leading.
+        retry_period: Seconds between acquire/renew attempts.
         fib: Program GoBGP's best paths into the kernel FIB.
         fib_protocol: Route protocol number of the FIB routes.
         fib_table: Kernel routing table of the FIB routes.
         fib_exclude: Networks never installed (containment), ``SRV6_NET`` included.
         fib_netns: Program this named network namespace instead of the agent's own.
+        fib_stale_time: Seconds routes are kept as stale after a GoBGP resubscription.
         cluster_controllers: Also run the cluster-wide controllers (all-in-one); off
             when ``bgp operator`` runs them.
     """
@@ -84,11 +95,15 @@ class RunOptions:
     gobgp_connect_timeout: float = 60.0
     leader_elect: bool = True
     leader_election_namespace: str = "bgp-system"
+    lease_duration: float = DEFAULT_LEASE_DURATION
+    renew_deadline: float = DEFAULT_RENEW_DEADLINE
+    retry_period: float = DEFAULT_RETRY_PERIOD
     fib: bool = True
     fib_protocol: int = DEFAULT_PROTOCOL
     fib_table: int = MAIN_TABLE
     fib_exclude: tuple[str, ...] = ()
     fib_netns: str | None = None
+    fib_stale_time: float = DEFAULT_STALE_TIME
     cluster_controllers: bool = True
 
     def fib_options(self) -> FibOptions:
@@ -98,6 +113,7 @@ class RunOptions:
             table=self.fib_table,
             exclude=self.fib_exclude,
             netns=self.fib_netns,
+            stale_time=self.fib_stale_time,
         )
 
 
@@ -132,6 +148,10 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                     handle_signals=options.handle_signals,
                     leader_election=elect,
                     leader_election_id=LEASE_NAME,
+                    leader_election_lost_is_fatal=False,  # only the leader's controllers stop
+                    lease_duration=options.lease_duration,
+                    renew_deadline=options.renew_deadline,
+                    retry_period=options.retry_period,
                 ),
                 leader_election_lock=lock,
                 leader_election_metrics=leader_election_metrics() if lock else None,
@@ -157,7 +177,7 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 metrics=controller_metrics_provider(),
                 queue_metrics=queue_metrics_provider(),
             )
-            setup_node_agent(
+            agent = setup_node_agent(
                 manager,
                 cache=cache,
                 client=kube,
@@ -167,9 +187,9 @@ async def run_node_agent(options: RunOptions, *, gobgp: GoBGPClient | None = Non
                 options=controller_options,
             )
             if options.fib:
-                setup_fib_sync(manager, gobgp=gobgp, options=options.fib_options())
+                setup_fib_sync(manager, gobgp=gobgp, options=options.fib_options(), agent=agent)
             if options.cluster_controllers:
-                setup_peering_policy(
+                setup_cluster_controllers(
                     manager, cache=cache, client=kube, recorder=recorder, options=controller_options
                 )
             await manager.start()
@@ -223,6 +243,17 @@ def run(
     leader_election_namespace: Annotated[
         str, typer.Option(help="Namespace of the leader election Lease 'bgpctl-peering'.")
     ] = _DEFAULTS.leader_election_namespace,
+    leader_election_lease_duration: Annotated[
+        float,
+        typer.Option(help="Seconds before a standby takes over a silent leader's Lease."),
+    ] = _DEFAULTS.lease_duration,
+    leader_election_renew_deadline: Annotated[
+        float,
+        typer.Option(help="Seconds the leader keeps retrying a renewal before it steps down."),
+    ] = _DEFAULTS.renew_deadline,
+    leader_election_retry_period: Annotated[
+        float, typer.Option(help="Seconds between Lease acquire/renew attempts.")
+    ] = _DEFAULTS.retry_period,
     fib: Annotated[
         bool,
         typer.Option(
@@ -260,10 +291,23 @@ def run(
             "only its own sessions.",
         ),
     ] = _DEFAULTS.cluster_controllers,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    fib_stale_time: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds the FIB keeps routes GoBGP lost (gobgpd restart) while it relearns.",
+        ),
+    ] = DEFAULT_STALE_TIME,
+    log_level: Annotated[LogLevel, typer.Option(help="Minimum level of log lines.")] = (
+        LogLevel.info
+    ),
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="json or console (default: console on a terminal, else json)."),
+    ] = None,
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
-    configure(level=log_level)
+    configure(level=log_level.value, fmt=log_format.value if log_format else None)
     options = RunOptions(
         local_endpoint=local_endpoint,
         gobgp_target=gobgp_target,
@@ -272,12 +316,16 @@ def run(
         health_addr=health_addr or metrics_addr,
         leader_elect=leader_elect,
         leader_election_namespace=leader_election_namespace,
+        lease_duration=leader_election_lease_duration,
+        renew_deadline=leader_election_renew_deadline,
+        retry_period=leader_election_retry_period,
         fib=fib,
         fib_protocol=fib_protocol,
         fib_table=fib_table,
         fib_exclude=fib_exclusions(fib_exclude or (), os.environ.get(SRV6_NET_ENV)),
         fib_netns=fib_netns or None,
         cluster_controllers=cluster_controllers,
+        fib_stale_time=fib_stale_time,
     )
     try:
         options.fib_options().route_sync_options()

@@ -35,11 +35,10 @@ from bgpctl.api.meta import LabelSelector
 from bgpctl.api.v1alpha1 import BGP_ENDPOINT
 from bgpctl.controllers import gobgppolicy
 from bgpctl.controllers.advertplan import PATH_TAG, Advert, Outcome, Plan, Restriction, plan
-from bgpctl.controllers.gobgppolicy import Assignments, VersionedPolicy, short_name, versioned
-from bgpctl.controllers.nodestatus import NodeStatusWriter
+from bgpctl.controllers.gobgppolicy import VersionedPolicy, short_name, versioned
+from bgpctl.controllers.nodewide import NodeContext
 from bgpctl.controllers.peerselect import neighbors, selected
-from bgpctl.controllers.resources import BGP_ADVERTISEMENTS, BGP_ENDPOINTS, field_manager
-from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.controllers.resources import BGP_ADVERTISEMENTS, BGP_ENDPOINTS
 from bgpctl.gobgp.errors import GoBGPError, is_retriable
 from bgpctl.gobgp.policy import (
     Actions,
@@ -54,10 +53,8 @@ from bgpctl.gobgp.policy import (
     Statement,
 )
 from bgpctl.gobgp.types import IPV4_UNICAST, IPV6_UNICAST, IPAddress, IPNetwork, Path
-from bgpctl.runtime.cache.informers import InformerCache
-from bgpctl.runtime.client.interfaces import Writer
+from bgpctl.metrics import bgp as metrics
 from bgpctl.runtime.reconcile import Request, Result
-from bgpctl.runtime.recorder import EventRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -68,34 +65,19 @@ POLICY_PREFIX = f"{gobgppolicy.OWNED_PREFIX}{PART}-"
 class AdvertisementReconciler:
     """See the module docstring. Requests carry any name: every one means "the node"."""
 
-    def __init__(
-        self,
-        *,
-        cache: InformerCache,
-        client: Writer,
-        gobgp: GoBGPClient,
-        recorder: EventRecorder,
-        local_endpoint: str,
-        assignments: Assignments,
-        on_outcomes: Callable[[dict[str, Outcome]], None] = lambda _: None,
-    ) -> None:
-        self._cache = cache
-        self._gobgp = gobgp
-        self._recorder = recorder
-        self._me = local_endpoint
-        self._assignments = assignments
-        self._on_outcomes = on_outcomes
-        self._status = NodeStatusWriter(
-            client, BGP_ADVERTISEMENTS, node=local_endpoint, manager=field_manager(local_endpoint)
-        )
+    def __init__(self, node: NodeContext) -> None:
+        self._node = node
+        self._cache = node.cache
+        self._gobgp = node.gobgp
+        self._recorder = node.recorder
+        self._me = node.local_endpoint
+        self._assignments = node.assignments
+        self._status = node.status_writer(BGP_ADVERTISEMENTS)
+        self._exported: set[str] = set()  # advertisements with a metric series
         self._originated: dict[IPNetwork, Path] | None = None
         self._lock = asyncio.Lock()  # one writer of this node's originated paths at a time
         self._read_generation = -1
-        self._log = log.bind(endpoint=local_endpoint)
-
-    def request(self) -> Request:
-        """The one request this reconciler acts on."""
-        return Request(name=self._me)
+        self._log = log.bind(endpoint=node.local_endpoint)
 
     def mark_stale(self) -> None:
         """GoBGP lost its RIB (StartBgp): read it again on the next reconcile."""
@@ -127,7 +109,7 @@ class AdvertisementReconciler:
             return await self._reconcile()
 
     async def _reconcile(self) -> Result:
-        if not (await self._gobgp.get_bgp()).started:
+        if not await self._node.gobgp_started():
             return Result()  # the configuration reconciler's StartBgp triggers us again
         originated = await self._read_originated()
         raws = self._cache.get_informer(BGP_ADVERTISEMENTS).indexer.list()
@@ -155,7 +137,6 @@ class AdvertisementReconciler:
             for name, (generation, error) in invalid.items():
                 outcomes[name] = Outcome(False, "InvalidSpec", error, 0, generation)
         await self._report(raws, outcomes)
-        self._on_outcomes(outcomes)
         return Result()
 
     # -- GoBGP ------------------------------------------------------------------------------
@@ -299,6 +280,11 @@ class AdvertisementReconciler:
             if outcome is not None and outcome.reason in ("Conflict", "GoBGPError", "InvalidSpec"):
                 self._recorder.warning(raw, outcome.reason, f"{self._me}: {outcome.message}")
         await self._status.write_all(changes)
+        for name in self._exported - outcomes.keys():
+            metrics.forget_advertisement(name)
+        for name, outcome in outcomes.items():
+            metrics.set_advertised_prefixes(name, outcome.prefixes)
+        self._exported = set(outcomes)
 
 
 def _entry(outcome: Outcome) -> dict[str, Any]:

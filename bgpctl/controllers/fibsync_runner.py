@@ -18,11 +18,18 @@ gobgpd. The pipeline is GoBGP's raw best-path stream (``WatchEvent`` BEST with
   (:meth:`FibSync.set_own_prefixes`).
 * On shutdown the routes stay in place (the engine's default), so an agent restart
   does not black-hole traffic.
+* A *re*-subscription (gobgpd restarted, or the connection was re-established) does not
+  replace the kernel table with GoBGP's fresh, possibly still empty one: the routes
+  GoBGP no longer has are kept as **stale** and removed only once every expected
+  neighbor is Established and has sent End-of-RIB for all its families, or when
+  ``stale_time`` (default 120 s) has passed since the resubscription — whichever comes
+  first; a stale route learned again (or withdrawn) meanwhile is no longer stale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Collection, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -30,13 +37,21 @@ import structlog
 
 from bgpctl.controllers.fibsync import BestPathDecoder
 from bgpctl.gobgp.client import GoBGPClient
+from bgpctl.gobgp.errors import GoBGPError
 from bgpctl.gobgp.streams import RawBestPaths
-from bgpctl.gobgp.types import Resync
+from bgpctl.gobgp.types import IPAddress, Resync
+from bgpctl.metrics.bgp import FibSyncMetrics
 from bgpctl.routesync import DEFAULT_PROTOCOL, MAIN_TABLE, Route, RouteSyncer, RouteSyncOptions
 from bgpctl.routesync.netlink import NetlinkRouteTable
 from bgpctl.routesync.status import SyncStatus
+from bgpctl.routesync.types import RouteKey, Withdraw
 
 log = structlog.get_logger(__name__)
+
+DEFAULT_STALE_TIME = 120.0
+"""Seconds stale routes are kept at most (BGP graceful restart's usual restart time)."""
+STALE_CHECK_INTERVAL = 1.0
+"""Seconds between checks whether every expected neighbor is back with End-of-RIB."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,12 +64,14 @@ class FibOptions:
         exclude: Networks never installed (a prefix equal to or inside one is skipped).
         netns: Program the routes of this named network namespace (under /run/netns)
             instead of the agent's own; for labs and tests.
+        stale_time: Seconds routes are kept after a resubscription while GoBGP relearns.
     """
 
     protocol: int = DEFAULT_PROTOCOL
     table: int = MAIN_TABLE
     exclude: tuple[str, ...] = ()
     netns: str | None = None
+    stale_time: float = DEFAULT_STALE_TIME
 
     def route_sync_options(self) -> RouteSyncOptions:
         """The engine's options (validates protocol and exclusions: ``ValueError``)."""
@@ -69,8 +86,17 @@ class FibSync:
         options: See :class:`FibOptions`.
     """
 
-    def __init__(self, gobgp: GoBGPClient, options: FibOptions | None = None) -> None:
+    def __init__(
+        self,
+        gobgp: GoBGPClient,
+        options: FibOptions | None = None,
+        *,
+        expected_peers: Callable[[], Collection[IPAddress]] = tuple,
+    ) -> None:
         self._gobgp = gobgp
+        self._expected_peers = expected_peers
+        self._stale: dict[RouteKey, Route] = {}
+        self._stale_until = 0.0
         self._options = options or FibOptions()
         self._sync_options = self._options.route_sync_options()
         self._engine: RouteSyncer | None = None
@@ -101,7 +127,7 @@ class FibSync:
         options = self._options
         table = NetlinkRouteTable(protocol=options.protocol, netns=options.netns)
         async with table:
-            engine = RouteSyncer(table, options=self._sync_options)
+            engine = RouteSyncer(table, options=self._sync_options, metrics=FibSyncMetrics())
             if self._own_prefixes:
                 engine.set_excluded(self._own_prefixes)
             await engine.start()
@@ -119,10 +145,17 @@ class FibSync:
                 self._engine = None
                 await engine.stop()  # routes stay in place
 
+    @property
+    def stale(self) -> dict[RouteKey, Route]:
+        """Routes kept from before the last resubscription, not (yet) learned again."""
+        return dict(self._stale)
+
     async def _feed(self, engine: RouteSyncer) -> None:
         decoder = BestPathDecoder(table=self._options.table)
         stream = self._gobgp.watch_best_path_messages(init=True)
-        async with aclosing(stream) as events:
+        resubscribed = False
+        async with asyncio.TaskGroup() as tg, aclosing(stream) as events:
+            tg.create_task(self._expire_stale(engine))
             async for item in events:
                 if isinstance(item, Resync):
                     log.info(
@@ -130,16 +163,73 @@ class FibSync:
                         generation=item.generation,
                         restarts=item.restarts,
                     )
+                    resubscribed = item.restarts > 0
                     continue
-                handle(engine, decoder, item)
+                self.handle(engine, decoder, item, resubscribed=resubscribed)
 
+    def handle(
+        self,
+        engine: RouteSyncer,
+        decoder: BestPathDecoder,
+        event: RawBestPaths,
+        *,
+        resubscribed: bool = False,
+    ) -> None:
+        """Apply one table event: the full table replaces, anything else is a change set.
 
-def handle(engine: RouteSyncer, decoder: BestPathDecoder, event: RawBestPaths) -> None:
-    """Apply one table event: the full table replaces, anything else is a change set."""
-    changes = decoder.changes(event.paths)
-    if event.initial:
-        routes = [change for change in changes if isinstance(change, Route)]
-        log.info("full best-path table received", routes=len(routes))
-        engine.replace(routes)
-    else:
-        engine.apply(changes)
+        After a resubscription, routes missing from the full table are kept as stale.
+        """
+        changes = decoder.changes(event.paths)
+        if event.initial:
+            routes = [change for change in changes if isinstance(change, Route)]
+            log.info("full best-path table received", routes=len(routes))
+            self._replace(engine, routes, keep_stale=resubscribed)
+        else:
+            for change in changes:
+                self._stale.pop(change.key, None)
+            engine.apply(changes)
+
+    def _replace(self, engine: RouteSyncer, routes: list[Route], *, keep_stale: bool) -> None:
+        if not keep_stale:
+            engine.replace(routes)
+            return
+        fresh = {route.key for route in routes}
+        kept = {**self._stale, **engine.installed}
+        self._stale = {key: route for key, route in kept.items() if key not in fresh}
+        self._stale_until = asyncio.get_running_loop().time() + self._options.stale_time
+        log.info(
+            "resubscribed: keeping routes GoBGP has not relearned yet as stale",
+            stale=len(self._stale),
+            stale_time=self._options.stale_time,
+        )
+        engine.replace([*routes, *self._stale.values()])
+
+    async def _expire_stale(self, engine: RouteSyncer) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(STALE_CHECK_INTERVAL)
+            if not self._stale:
+                continue
+            expired = loop.time() >= self._stale_until
+            if not expired and not await self._all_back():
+                continue
+            stale, self._stale = self._stale, {}
+            log.info(
+                "removing stale routes",
+                routes=len(stale),
+                reason="stale time expired" if expired else "every neighbor back with End-of-RIB",
+            )
+            engine.apply([Withdraw(route.dst, route.table) for route in stale.values()])
+
+    async def _all_back(self) -> bool:
+        expected = set(self._expected_peers())
+        if not expected:
+            return False  # nothing to wait for is not the same as everything back
+        try:
+            peers = {p.state.neighbor_address: p.state for p in await self._gobgp.list_peers()}
+        except GoBGPError:
+            return False
+        return all(
+            (state := peers.get(address)) is not None and state.established and state.end_of_rib
+            for address in expected
+        )

@@ -10,7 +10,7 @@ reconciler with its own rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
@@ -26,11 +26,20 @@ class GenerationWatcher:
     Args:
         gobgp: The connected (or connecting) GoBGP client.
         channels: Resync channels, one per per-node controller.
+        sweeps: Run at the first connection and on every new generation, after the
+            channels are triggered (e.g. deleting orphaned neighbors); a failure is
+            logged and retried at the next generation.
     """
 
-    def __init__(self, gobgp: GoBGPClient, channels: Sequence[Channel]) -> None:
+    def __init__(
+        self,
+        gobgp: GoBGPClient,
+        channels: Sequence[Channel],
+        sweeps: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
         self._gobgp = gobgp
         self._channels = tuple(channels)
+        self._sweeps = tuple(sweeps)
         self.name = "gobgp-generation-watcher"
 
     def trigger_all(self) -> None:
@@ -41,7 +50,16 @@ class GenerationWatcher:
     async def start(self) -> None:
         """Wait for generation changes until cancelled."""
         seen = await self._gobgp.wait_connected()
+        await self._sweep()
         while True:
             seen = await self._gobgp.wait_generation_change(seen)
             log.info("GoBGP connection generation changed: full re-reconcile", generation=seen)
             self.trigger_all()
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        for sweep in self._sweeps:
+            try:
+                await sweep()
+            except Exception as err:  # noqa: BLE001 (logged; the next generation retries)
+                log.warning("resync sweep failed", error=repr(err))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bgpctl.api.v1alpha1.peeringpolicy import BGPPeeringPolicySpec
-from bgpctl.api.v1alpha1.session import BGPSessionSpec
+from bgpctl.api.v1alpha1.session import BGPSessionSpec, GracefulRestart
 
 MAX_NAME = 253
 _HASH_PREFIX = 100
@@ -26,6 +26,7 @@ _HASH_HEX = 20
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _DEFAULT_HOLD = BGPSessionSpec.model_fields["hold_time"].default
 _DEFAULT_KEEPALIVE = BGPSessionSpec.model_fields["keepalive_time"].default
+_DEFAULT_RESTART = GracefulRestart.model_fields["restart_time"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class SessionPlan:
     cluster_id: str | None = None
     hold_time: int | None = None
     keepalive_time: int | None = None
+    restart_time: int | None = None
+    """Graceful restart's restart time; ``None``: graceful restart off."""
 
     def spec(self) -> dict[str, Any]:
         """The session spec to create (unset timers omitted: the CRD defaults apply)."""
@@ -51,6 +54,8 @@ class SessionPlan:
             spec["keepaliveTime"] = self.keepalive_time
         if self.cluster_id is not None:
             spec["routeReflector"] = {"clusterID": self.cluster_id}
+        if self.restart_time is not None:
+            spec["gracefulRestart"] = {"restartTime": self.restart_time}
         return spec
 
     def drifted(self, spec: Mapping[str, Any]) -> bool:
@@ -63,7 +68,15 @@ class SessionPlan:
             or spec.get("keepaliveTime", _DEFAULT_KEEPALIVE)
             != (self.keepalive_time or _DEFAULT_KEEPALIVE)
             or rr.get("clusterID") != self.cluster_id
+            or _restart_time(spec) != self.restart_time
         )
+
+
+def _restart_time(spec: Mapping[str, Any]) -> int | None:
+    gr = spec.get("gracefulRestart")
+    if not isinstance(gr, Mapping):
+        return None
+    return int(gr.get("restartTime", _DEFAULT_RESTART))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +122,7 @@ def desired_sessions(
     template = spec.session_template
     hold = template.hold_time if template else None
     keepalive = template.keepalive_time if template else None
+    gr = template.graceful_restart if template else None
     pairs: list[tuple[str, str, str | None]] = []  # (local, remote, clusterID)
     if spec.mode == "route-reflector" and spec.route_reflector_config is not None:
         rr = spec.route_reflector_config
@@ -142,6 +156,7 @@ def desired_sessions(
             cluster_id=cluster_id,
             hold_time=hold,
             keepalive_time=keepalive,
+            restart_time=gr.restart_time if gr else None,
         )
         for n, (lo, re_, cluster_id) in zip(names, pairs, strict=True)
     )

@@ -22,10 +22,12 @@ endpoint, which may have no agent at all).
    cache — not the desired count), ``observedGeneration`` and condition
    ``Ready``; skipped when nothing changed.
 
-Triggers: policy spec changes; any BGPEndpoint create/delete or label change enqueues
-*every* policy (policies are few, and this sees both old and new labels); owned-session
-changes and deletes enqueue the owning policy; the create/delete of a session without a
-controller reference enqueues every policy (it may clear or cause a ``NameConflict``).
+Triggers: policy spec changes, and its status changes (to re-check a status write
+skipped against a cache that had not yet seen our previous one); any BGPEndpoint
+create/delete or label change enqueues *every* policy (policies are few, and this sees
+both old and new labels); owned-session changes and deletes enqueue the owning policy;
+the create/delete of a session without a controller reference enqueues every policy (it
+may clear or cause a ``NameConflict``).
 No polling when nothing matches (the original polled every 5 s forever).
 
 Session names: ``<policy>-<a>--<b>`` (``a`` < ``b``, endpoint names sorted) when that
@@ -98,6 +100,19 @@ def session_changed(event: UpdateEvent) -> bool:
         old.get(k) != new.get(k)
         for k in ("generation", "labels", "ownerReferences", "deletionTimestamp")
     )
+
+
+def policy_changed(event: UpdateEvent) -> bool:
+    """Spec (generation) or status changed.
+
+    The status write is skipped when the cached status already says the same, but the
+    cache may not show our own last write yet; seeing that write arrive checks again, so
+    a count computed before the write and a newer one never leave the older in place.
+    """
+    old, new = event.old.get("metadata") or {}, event.new.get("metadata") or {}
+    return old.get("generation") != new.get("generation") or event.old.get(
+        "status"
+    ) != event.new.get("status")
 
 
 class PeeringPolicyReconciler:

@@ -25,19 +25,16 @@ import structlog
 
 from bgpctl.api.v1alpha1 import BGP_ROUTE_POLICY
 from bgpctl.controllers import gobgppolicy
-from bgpctl.controllers.gobgppolicy import Assignments, VersionedPolicy
-from bgpctl.controllers.nodestatus import NodeStatusWriter
+from bgpctl.controllers.gobgppolicy import VersionedPolicy
+from bgpctl.controllers.nodewide import NodeContext
 from bgpctl.controllers.peerselect import neighbors, selected
-from bgpctl.controllers.resources import BGP_ENDPOINTS, BGP_ROUTE_POLICIES, field_manager
+from bgpctl.controllers.resources import BGP_ENDPOINTS, BGP_ROUTE_POLICIES
 from bgpctl.controllers.routepolicyplan import PART, PolicyOutcome, build, direction
-from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import GoBGPError, is_retriable
 from bgpctl.gobgp.policy import DefinedType, PolicyDirection, PrefixMatch
 from bgpctl.gobgp.types import IPAddress, IPNetwork
-from bgpctl.runtime.cache.informers import InformerCache
-from bgpctl.runtime.client.interfaces import Writer
+from bgpctl.metrics import bgp as metrics
 from bgpctl.runtime.reconcile import Request, Result
-from bgpctl.runtime.recorder import EventRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -53,37 +50,27 @@ class RoutePolicyReconciler:
 
     def __init__(
         self,
+        node: NodeContext,
         *,
-        cache: InformerCache,
-        client: Writer,
-        gobgp: GoBGPClient,
-        recorder: EventRecorder,
-        local_endpoint: str,
-        assignments: Assignments,
         reannounced: Callable[
             [Callable[[IPNetwork], bool]], contextlib.AbstractAsyncContextManager[None]
         ] = lambda _scope: contextlib.nullcontext(),
-        on_outcomes: Callable[[dict[str, PolicyOutcome]], None] = lambda _: None,
     ) -> None:
-        self._cache = cache
-        self._gobgp = gobgp
-        self._recorder = recorder
-        self._me = local_endpoint
-        self._assignments = assignments
-        self._on_outcomes = on_outcomes
+        """``reannounced``: the advertisement reconciler's, for export changes."""
+        self._node = node
+        self._cache = node.cache
+        self._gobgp = node.gobgp
+        self._recorder = node.recorder
+        self._me = node.local_endpoint
+        self._assignments = node.assignments
         self._reannounced = reannounced
-        self._status = NodeStatusWriter(
-            client, BGP_ROUTE_POLICIES, node=local_endpoint, manager=field_manager(local_endpoint)
-        )
-        self._log = log.bind(endpoint=local_endpoint)
-
-    def request(self) -> Request:
-        """The one request this reconciler acts on."""
-        return Request(name=self._me)
+        self._status = node.status_writer(BGP_ROUTE_POLICIES)
+        self._exported: set[str] = set()  # policies with a metric series
+        self._log = log.bind(endpoint=node.local_endpoint)
 
     async def reconcile(self, _request: Request) -> Result:
         """Install, assign and clean up this node's route policies; report per policy."""
-        if not (await self._gobgp.get_bgp()).started:
+        if not await self._node.gobgp_started():
             return Result()  # the configuration reconciler's StartBgp triggers us again
         raws = [
             r
@@ -151,7 +138,6 @@ class RoutePolicyReconciler:
         if removed:
             self._log.info("route policies removed from GoBGP", policies=removed)
         await self._report(raws if is_node else [], outcomes if is_node else {}, raws)
-        self._on_outcomes(outcomes)
         return Result()
 
     async def _swap_export(self, names: tuple[str, ...]) -> bool:
@@ -163,9 +149,10 @@ class RoutePolicyReconciler:
             return False
         scope = await self._scope(changed)
         async with self._reannounced(scope):
-            return await self._assignments.set_part(
+            swapped: bool = await self._assignments.set_part(
                 self._gobgp, PART, PolicyDirection.EXPORT, names
             )
+        return swapped
 
     async def _scope(self, policies: set[str]) -> Callable[[IPNetwork], bool]:
         """Which prefixes the statements of ``policies`` can match."""
@@ -206,6 +193,11 @@ class RoutePolicyReconciler:
             if outcome is not None and not outcome.applied:
                 self._recorder.warning(raw, outcome.reason, f"{self._me}: {outcome.message}")
         await self._status.write_all(changes)
+        for name in self._exported - outcomes.keys():
+            metrics.forget_route_policy(name)
+        for name, outcome in outcomes.items():
+            metrics.set_route_policy_applied(name, outcome.applied)
+        self._exported = set(outcomes)
 
 
 def _matches(match: PrefixMatch, prefix: IPNetwork) -> bool:

@@ -11,16 +11,18 @@ node:
    and the route-reflector-client flag only on the reflector (``localEndpoint``) side;
    the neighbor's description tags it with the session (``bgpsession/<name>``);
 3. removes neighbors tagged with this session at another address (an endpoint address
-   changed), judged from one ListPeer taken at start (and again after any GoBGP error)
-   and kept current by this node's own adds and deletes (:meth:`SessionReconciler._tags`);
-4. writes only its own ``status.endpoints[]`` entry (``endpoint``, ``configured``,
-   ``state``, ``message``, ``lastTransitionTime``) by server-side apply on the status
-   subresource as ``bgpctl/<endpoint>``, and only when it changed.
+   changed), judged from GoBGP: one ListPeer at start (and again after any GoBGP
+   error or resync), kept current by this node's own adds and deletes, and the neighbor
+   itself read back with a targeted lookup before anything is changed
+   (:meth:`SessionReconciler._tags`);
+4. writes only its own ``status.endpoints[]`` entry through the
+   :class:`~bgpctl.controllers.sessionstatus.SessionStatusReporter` (state, counters,
+   last error; server-side apply as ``bgpctl/<endpoint>``, only when it changed).
 
 On delete (or when the node stops being part of the session) it removes every neighbor
 tagged with the session ("not found" counts as done; missing endpoints never block) and
 then its own finalizer. The aggregate ``Configured`` / ``SessionEstablished`` conditions
-are not written here: one writer per field, and they come with the next slice.
+are not written here but by the leader's status aggregator (one writer per field).
 
 Differences from the Go original (``docs/differences.md``): no status ping-pong
 (status writes do not re-trigger, no-op writes are skipped); per-node finalizers;
@@ -33,15 +35,14 @@ sessions by either end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import aclosing
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 
 from bgpctl.api.v1alpha1 import BGP_CONFIGURATION, BGP_ENDPOINT, BGP_SESSION
 from bgpctl.api.v1alpha1.endpoint import BGPEndpointSpec
+from bgpctl.controllers.neighbor import Action, apply_neighbor, delete_neighbor
 from bgpctl.controllers.resources import (
     BGP_CONFIGURATIONS,
     BGP_ENDPOINTS,
@@ -51,6 +52,7 @@ from bgpctl.controllers.resources import (
 )
 from bgpctl.controllers.sessionpeer import (
     ADDRESS_INDEX,
+    DESCRIPTION_PREFIX,
     ENDPOINT_INDEX,
     build_peer,
     description,
@@ -58,12 +60,11 @@ from bgpctl.controllers.sessionpeer import (
     families,
     finalizer,
 )
+from bgpctl.controllers.sessionstatus import SessionStatusReporter, peer_message
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import (
     GoBGPError,
     NotStarted,
-    is_already_exists,
-    is_not_found,
     is_retriable,
 )
 from bgpctl.gobgp.types import (
@@ -74,20 +75,21 @@ from bgpctl.gobgp.types import (
 )
 from bgpctl.runtime.cache.informers import InformerCache
 from bgpctl.runtime.client.errors import NotFound
-from bgpctl.runtime.client.interfaces import PatchType, Reader, ResourceType, Writer
+from bgpctl.runtime.client.interfaces import PatchType, Reader, Writer
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 from bgpctl.runtime.recorder import EventRecorder
 from bgpctl.runtime.source import Channel
 
 log = structlog.get_logger(__name__)
 
+CONFLICT = "Conflict"
+"""Event reason and status message prefix of a session that lost its neighbor to another."""
+CONFLICT_RECHECK = 30.0
+"""Seconds after which a session in conflict looks again."""
+
 
 class KubeWriter(Reader, Writer, Protocol):
     """What the reconciler writes (and reads uncached objects) through (``KubeClient``)."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SessionReconciler:
@@ -117,11 +119,19 @@ class SessionReconciler:
         self._me = local_endpoint
         self._finalizer = finalizer(local_endpoint)
         self._manager = field_manager(local_endpoint)
-        # Only suppresses redundant UpdatePeer calls; what is configured is read from GoBGP.
-        self._applied: dict[str, PeerSpec] = {}
+        # Neighbors this agent has configured (for FIB sync's stale-route check only;
+        # what GoBGP has is always read from GoBGP).
+        self._configured: dict[str, IPAddress] = {}
         self._tagged: dict[str, set[IPAddress]] | None = None
         self._tags_lock = asyncio.Lock()
         self._log = log.bind(endpoint=local_endpoint)
+        self.status = SessionStatusReporter(
+            client=client,
+            recorder=recorder,
+            gobgp=gobgp,
+            local_endpoint=local_endpoint,
+            field_manager=self._manager,
+        )
 
     # -- map functions (synchronous, cache only) ------------------------------------
 
@@ -131,7 +141,18 @@ class SessionReconciler:
         if not name:
             return []
         indexer = self._cache.get_informer(BGP_SESSIONS).indexer
-        return [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+        out = [_request(s) for s in indexer.by_index(ENDPOINT_INDEX, name) if self._involved(s)]
+        # An address change may end (or start) a conflict over a neighbor.
+        return out + self.map_conflicted(obj)
+
+    def map_conflicted(self, obj: dict[str, Any]) -> list[Request]:
+        """Any session change -> this node's sessions that lost a neighbor to another one."""
+        name = (obj.get("metadata") or {}).get("name")
+        return [
+            _request(s)
+            for s in self._cache.get_informer(BGP_SESSIONS).indexer.list()
+            if s["metadata"]["name"] != name and self._involved(s) and self._lost(s)
+        ]
 
     def map_all(self, _obj: dict[str, Any]) -> list[Request]:
         """Any event -> every session this node is part of (or still holds a finalizer on)."""
@@ -160,6 +181,10 @@ class SessionReconciler:
 
     # -- reconcile ------------------------------------------------------------------
 
+    def expected_peers(self) -> list[IPAddress]:
+        """Addresses of the neighbors this agent has configured for its sessions."""
+        return list(self._configured.values())
+
     async def reconcile(self, request: Request) -> Result:
         """See the module docstring."""
         try:
@@ -167,16 +192,27 @@ class SessionReconciler:
         except NotFound:
             uncached = await self._left_selection(request.name)
             if uncached is None:
-                self._applied.pop(request.name, None)
+                self._configured.pop(request.name, None)
+                self.status.forget(request.name)
                 return Result()
             raw = uncached
         name = request.name
         if raw["metadata"].get("deletionTimestamp") or not self._involved(raw):
+            self._configured.pop(name, None)
             if self._finalizer in _finalizers(raw):
                 await self._remove_peers(name, keep=None)
                 await self._set_finalizer(raw, present=False)
                 self._log.info("session cleaned up", session=name)
-            self._applied.pop(name, None)
+            self.status.forget(name)
+            return Result()
+        if await self._endpoint(self._me) is None:
+            # This node is gone (its BGPEndpoint was deleted): hold nothing, write nothing;
+            # the leader prunes what it left behind.
+            self._configured.pop(name, None)
+            await self._remove_peers(name, keep=None)
+            if self._finalizer in _finalizers(raw):
+                await self._set_finalizer(raw, present=False)
+            self.status.forget(name)
             return Result()
         if self._finalizer not in _finalizers(raw):
             raw = await self._set_finalizer(raw, present=True)
@@ -191,8 +227,8 @@ class SessionReconciler:
         missing = [n for n, ep in ((self._me, local), (other, remote)) if ep is None]
         if missing or local is None or remote is None:
             # The endpoint watch re-triggers once it exists; nothing to retry until then.
+            self._configured.pop(name, None)
             await self._remove_peers(name, keep=None)
-            self._applied.pop(name, None)
             await self._fail(raw, f"BGPEndpoint {missing[0]!r} not found", "EndpointNotFound")
             return Result()
         try:
@@ -211,7 +247,18 @@ class SessionReconciler:
             default_families=families(config.address_families),
         )
         try:
-            peer = await self._apply_peer(name, desired)
+            current = await self._remove_peers(name, keep=desired.neighbor_address)
+            owner = self._owner(raw, desired.neighbor_address, current)
+            if owner is not None:
+                self._configured.pop(name, None)
+                message = f"{CONFLICT}: {owner}"
+                entry = self._entry(raw)
+                known = entry is not None and entry.get("message") == message
+                await self._fail(raw, message, CONFLICT, warn=not known)
+                # The owner's deletion or change re-triggers this session; the requeue
+                # covers a cleanup that lands after that trigger.
+                return Result(requeue_after=CONFLICT_RECHECK)
+            peer = await self._apply_peer(name, current, desired)
         except GoBGPError as err:
             await self._fail(
                 raw,
@@ -220,11 +267,8 @@ class SessionReconciler:
                 warn=not (is_retriable(err) or isinstance(err, NotStarted)),
             )
             raise
-        state = peer.state.session_state.value if peer else "Unknown"
-        message = (
-            f"peer {desired.neighbor_address} AS {desired.peer_asn} port {desired.remote_port}"
-        )
-        await self._report(raw, configured=True, state=state, message=message)
+        self._configured[name] = desired.neighbor_address
+        await self.status.report_peer(raw, peer, message=peer_message(desired))
         return Result()
 
     async def _left_selection(self, name: str) -> dict[str, Any] | None:
@@ -247,39 +291,105 @@ class SessionReconciler:
             return None
         return BGP_ENDPOINT.parse(raw).spec
 
-    async def _apply_peer(self, session: str, desired: PeerSpec) -> Peer | None:
-        current = await self._remove_peers(session, keep=desired.neighbor_address)
-        wrote = current is None or self._applied.get(session) != desired
-        if current is None:
-            try:
-                await self._gobgp.add_peer(desired)
-                self._log.info("peer added", session=session, peer=str(desired.neighbor_address))
-            except GoBGPError as err:
-                if not is_already_exists(err):
-                    raise
-                await self._gobgp.update_peer(desired)
-        elif self._applied.get(session) != desired:
-            await self._gobgp.update_peer(desired)
-            self._log.info("peer updated", session=session, peer=str(desired.neighbor_address))
-        if wrote:  # the neighbor at this address now carries this session's tag only
+    async def _apply_peer(
+        self, session: str, current: Peer | None, desired: PeerSpec
+    ) -> Peer | None:
+        try:
+            applied = await apply_neighbor(self._gobgp, current, desired)
+        except GoBGPError:
+            self._tagged = None  # half applied, perhaps: list again next time
+            raise
+        if applied.action is not Action.NONE:
+            # The neighbor at this address now carries this session's tag only.
             tags = await self._tags()
-            for other, addresses in tags.items():
-                if other != desired.description:
-                    addresses.discard(desired.neighbor_address)
+            for addresses in tags.values():
+                addresses.discard(desired.neighbor_address)
             tags.setdefault(desired.description, set()).add(desired.neighbor_address)
-        self._applied[session] = desired
-        return await self._gobgp.get_peer(desired.neighbor_address)
+            self._log.info(
+                f"peer {applied.action.value}",
+                session=session,
+                peer=str(desired.neighbor_address),
+                changed=",".join(applied.changed),
+            )
+        return applied.peer
+
+    def _owner(self, raw: dict[str, Any], address: IPAddress, current: Peer | None) -> str | None:
+        """Who else holds (or has the better claim to) the neighbor at ``address``, if anyone.
+
+        An existing neighbor belongs to the session in its description, as long as that
+        session exists; a neighbor without a ``bgpsession/`` tag belongs to whoever
+        configured it outside bgpctl. With no neighbor yet, the claim goes to the session
+        whose entry already says ``configured``, then to the oldest (then the smallest name).
+        """
+        name = raw["metadata"]["name"]
+        if current is not None:
+            tag = current.spec.description
+            if tag == description(name):
+                return None
+            if not tag.startswith(DESCRIPTION_PREFIX):
+                return f"neighbor {address} is configured in GoBGP outside bgpctl"
+            other = tag.removeprefix(DESCRIPTION_PREFIX)
+            if self._session(other) is not None:
+                return f"neighbor {address} belongs to BGPSession {other!r}"
+            return None  # an orphan: its session is gone, take it over
+        rivals = [s for s in self._claimants(address) if s["metadata"]["name"] != name]
+        if not rivals:
+            return None
+        best = min([raw, *rivals], key=self._claim)
+        if best is raw:
+            return None
+        return f"neighbor {address} belongs to BGPSession {best['metadata']['name']!r}"
+
+    def _claimants(self, address: IPAddress) -> list[dict[str, Any]]:
+        """This node's live sessions whose other end has ``address``."""
+        return [
+            s
+            for s in self.sessions_for_neighbor(address)
+            if not s["metadata"].get("deletionTimestamp")
+        ]
+
+    def _claim(self, raw: dict[str, Any]) -> tuple[bool, str, str]:
+        entry = self._entry(raw)
+        configured = bool(entry and entry.get("configured"))
+        meta = raw["metadata"]
+        return (not configured, meta.get("creationTimestamp") or "", meta["name"])
+
+    def _entry(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        entries = (raw.get("status") or {}).get("endpoints") or []
+        return next((e for e in entries if e.get("endpoint") == self._me), None)
+
+    def _lost(self, raw: dict[str, Any]) -> bool:
+        entry = self._entry(raw)
+        return bool(entry and str(entry.get("message") or "").startswith(CONFLICT))
+
+    def _session(self, name: str) -> dict[str, Any] | None:
+        return self._cache.get_informer(BGP_SESSIONS).indexer.get_by_key(name)
+
+    async def sweep_orphans(self) -> None:
+        """Delete neighbors tagged ``bgpsession/<name>`` whose session no longer exists.
+
+        Run on every full resync (agent start, new GoBGP generation), after the
+        informer cache has synced. Neighbors without the tag are never touched.
+        """
+        async with self._tags_lock:
+            self._tagged = None  # rebuilt from this listing
+            tagged: dict[str, set[IPAddress]] = {}
+            for peer in await self._gobgp.list_peers():
+                tag, address = peer.spec.description, peer.spec.neighbor_address
+                session = tag.removeprefix(DESCRIPTION_PREFIX)
+                if tag.startswith(DESCRIPTION_PREFIX) and self._session(session) is None:
+                    await delete_neighbor(self._gobgp, address)
+                    self._log.info("orphaned peer deleted", session=session, peer=str(address))
+                else:
+                    tagged.setdefault(tag, set()).add(address)
+            self._tagged = tagged
 
     async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
         """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""
         try:
             tagged = (await self._tags()).get(description(session), set())
             for address in sorted(tagged - {keep} if keep is not None else tagged, key=str):
-                try:
-                    await self._gobgp.delete_peer(address)
-                except GoBGPError as err:
-                    if not is_not_found(err):
-                        raise
+                await delete_neighbor(self._gobgp, address)
                 tagged.discard(address)
                 self._log.info("peer deleted", session=session, peer=str(address))
             return await self._gobgp.get_peer(keep) if keep is not None else None
@@ -329,33 +439,7 @@ class SessionReconciler:
     ) -> None:
         if warn:
             self._recorder.warning(raw, reason, f"{self._me}: {message}")
-        await self._report(raw, configured=False, state=None, message=message)
-
-    async def _report(
-        self, raw: dict[str, Any], *, configured: bool, state: str | None, message: str
-    ) -> None:
-        entries = (raw.get("status") or {}).get("endpoints") or []
-        old = next((e for e in entries if e.get("endpoint") == self._me), None)
-        entry: dict[str, Any] = {
-            "endpoint": self._me,
-            "configured": configured,
-            "message": message[:1024],
-        }
-        if state is not None:
-            entry["state"] = state
-        unchanged = old is not None and all(old.get(k) == v for k, v in entry.items())
-        unchanged = unchanged and (state is not None or "state" not in (old or {}))
-        if unchanged:
-            return
-        if (
-            old is not None
-            and old.get("state") == entry.get("state")
-            and old.get("lastTransitionTime")
-        ):
-            entry["lastTransitionTime"] = old["lastTransitionTime"]
-        else:
-            entry["lastTransitionTime"] = _now()
-        await _apply_status(self._client, BGP_SESSIONS, raw, {"endpoints": [entry]}, self._manager)
+        await self.status.report_failure(raw, reason=reason, message=message)
 
 
 class PeerEventWatcher:
@@ -379,23 +463,6 @@ class PeerEventWatcher:
                     address = item.peer.neighbor_address
                     for session in self._reconciler.sessions_for_neighbor(address):
                         self._channel.trigger(session)
-
-
-async def _apply_status(
-    client: Writer,
-    rt: ResourceType,
-    raw: dict[str, Any],
-    status: dict[str, Any],
-    manager: str,
-) -> None:
-    body = {
-        "apiVersion": raw["apiVersion"],
-        "kind": raw["kind"],
-        "metadata": {"name": raw["metadata"]["name"]},
-        "status": status,
-    }
-    with contextlib.suppress(NotFound):  # deleted meanwhile
-        await client.status().apply(rt, body, field_manager=manager, force=True)
 
 
 def _request(obj: dict[str, Any]) -> Request:

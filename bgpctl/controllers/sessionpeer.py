@@ -111,4 +111,5 @@ def build_peer(
         route_reflector_cluster_id=spec.route_reflector.cluster_id
         if reflector and spec.route_reflector
         else "",
+        graceful_restart_time=spec.graceful_restart.restart_time if spec.graceful_restart else 0,
     )

@@ -17,7 +17,14 @@ from bgpctl.controllers.configuration import ConfigurationReconciler
 from bgpctl.controllers.fibsync_runner import FibOptions, FibSync
 from bgpctl.controllers.gobgppolicy import Assignments
 from bgpctl.controllers.gobgpwatch import GenerationWatcher
-from bgpctl.controllers.peeringpolicy import POLICY_KIND, PeeringPolicyReconciler, session_changed
+from bgpctl.controllers.nodestatus import current_entry
+from bgpctl.controllers.nodewide import NodeContext
+from bgpctl.controllers.peeringpolicy import (
+    POLICY_KIND,
+    PeeringPolicyReconciler,
+    policy_changed,
+    session_changed,
+)
 from bgpctl.controllers.resources import (
     ALL_RESOURCES,
     BGP_ADVERTISEMENTS,
@@ -37,17 +44,20 @@ from bgpctl.controllers.sessionpeer import (
     address_index,
     endpoint_index,
 )
+from bgpctl.controllers.sessionstatus import SessionStatusPoller
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.runtime.builder import Builder
 from bgpctl.runtime.cache.informers import InformerCache
+from bgpctl.runtime.client.interfaces import ResourceType
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.event import UpdateEvent
 from bgpctl.runtime.handler import enqueue_for_object, enqueue_from_map_func
+from bgpctl.runtime.healthz import from_predicate
 from bgpctl.runtime.manager import Manager
 from bgpctl.runtime.predicate import Funcs, generation_changed, labels_changed
-from bgpctl.runtime.reconcile import Request
+from bgpctl.runtime.reconcile import Reconciler, Request
 from bgpctl.runtime.recorder import EventRecorder
-from bgpctl.runtime.runnable import RunnableFunc
+from bgpctl.runtime.runnable import Rebuilding, RunnableFunc
 from bgpctl.runtime.source import Channel
 
 SESSION_WORKERS = 16
@@ -64,6 +74,7 @@ class NodeAgent:
     peer_events: PeerEventWatcher
     advertisement: Controller
     route_policy: Controller
+    sessions: SessionReconciler
 
 
 def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
@@ -71,6 +82,42 @@ def _spec_or_deletion_changed(event: UpdateEvent) -> bool:
     return old.get("generation") != new.get("generation") or old.get(
         "deletionTimestamp"
     ) != new.get("deletionTimestamp")
+
+
+def _node_wide(
+    name: str,
+    rt: ResourceType,
+    node: NodeContext,
+    reconciler: Reconciler,
+    resync: Channel,
+    options: ControllerOptions,
+) -> Controller:
+    """A node-wide controller: any change of ``rt``, endpoints or sessions -> the node.
+
+    Endpoints and sessions decide the node's neighbors, which selectors resolve to.
+    """
+    cache = node.cache
+    to_node = enqueue_from_map_func(lambda _: [node.request()])
+    neighbors_changed = Funcs(on_update=_spec_labels_or_deletion_changed)
+    me = node.local_endpoint
+
+    def spec_or_own_entry_changed(event: UpdateEvent) -> bool:
+        # The node's own entry arriving re-checks it: a write skipped against a cache
+        # that had not yet seen the node's previous write must not leave that one.
+        old, new = event.old, event.new
+        return (old.get("metadata") or {}).get("generation") != (new.get("metadata") or {}).get(
+            "generation"
+        ) or current_entry(old, me) != current_entry(new, me)
+
+    return (
+        Builder(name)
+        .watches(cache.get_informer(rt), to_node, Funcs(on_update=spec_or_own_entry_changed))
+        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
+        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
+        .watches_raw_source(resync)
+        .with_options(options)
+        .complete(reconciler)
+    )
 
 
 def _spec_labels_or_deletion_changed(event: UpdateEvent) -> bool:
@@ -110,34 +157,21 @@ def setup_node_agent(
     node_key = [Request(name=local_endpoint)]
     advert_resync = Channel(enqueue_from_map_func(lambda _: node_key))
     policy_resync = Channel(enqueue_from_map_func(lambda _: node_key))
-    watcher = GenerationWatcher(
-        gobgp, [config_resync, policy_resync, advert_resync, session_resync]
-    )
-
     sessions = SessionReconciler(
         cache=cache, client=client, gobgp=gobgp, recorder=recorder, local_endpoint=local_endpoint
+    )
+    watcher = GenerationWatcher(
+        gobgp,
+        [config_resync, policy_resync, advert_resync, session_resync],
+        sweeps=[sessions.sweep_orphans],
     )
     session_resync.handler = enqueue_from_map_func(sessions.map_all)
     # Route policies first, then advertisements: both own a part of GoBGP's global
     # assignments, advertisement restrictions ahead of route policies.
     assignments = Assignments(order=("adv", ROUTE_POLICY_PART))
-    adverts = AdvertisementReconciler(
-        cache=cache,
-        client=client,
-        gobgp=gobgp,
-        recorder=recorder,
-        local_endpoint=local_endpoint,
-        assignments=assignments,
-    )
-    route_policies = RoutePolicyReconciler(
-        cache=cache,
-        client=client,
-        gobgp=gobgp,
-        recorder=recorder,
-        local_endpoint=local_endpoint,
-        assignments=assignments,
-        reannounced=adverts.reannounced,
-    )
+    node = NodeContext(cache, client, gobgp, recorder, local_endpoint, assignments)
+    adverts = AdvertisementReconciler(node)
+    route_policies = RoutePolicyReconciler(node, reannounced=adverts.reannounced)
 
     def on_started() -> None:
         # StartBgp leaves GoBGP without policies, paths or neighbors: restore all three.
@@ -181,6 +215,11 @@ def setup_node_agent(
             enqueue_from_map_func(sessions.map_all),
             generation_changed(),
         )
+        .watches(  # a neighbor's owner changed or went away: the losers look again
+            cache.get_informer(BGP_SESSIONS),
+            enqueue_from_map_func(sessions.map_conflicted),
+            Funcs(on_create=lambda _: False, on_update=_spec_or_deletion_changed),
+        )
         .watches_raw_source(session_resync)
         .watches_raw_source(peer_events)
         # Sessions are independent: a reflector configures its 1,000 neighbors in parallel.
@@ -188,25 +227,23 @@ def setup_node_agent(
         .complete(sessions)
     )
     peer_watcher = PeerEventWatcher(gobgp, sessions, peer_events)
-    to_node = enqueue_from_map_func(lambda _: node_key)
-    neighbors_changed = Funcs(on_update=_spec_labels_or_deletion_changed)
-    advert_controller = (
-        Builder("bgpadvertisement")
-        .watches(cache.get_informer(BGP_ADVERTISEMENTS), to_node, generation_changed())
-        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
-        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
-        .watches_raw_source(advert_resync)
-        .with_options(options)
-        .complete(adverts)
+    advert_controller = _node_wide(
+        "bgpadvertisement", BGP_ADVERTISEMENTS, node, adverts, advert_resync, options
     )
-    policy_controller = (
-        Builder("bgproutepolicy")
-        .watches(cache.get_informer(BGP_ROUTE_POLICIES), to_node, generation_changed())
-        .watches(cache.get_informer(BGP_ENDPOINTS), to_node, neighbors_changed)
-        .watches(cache.get_informer(BGP_SESSIONS), to_node, neighbors_changed)
-        .watches_raw_source(policy_resync)
-        .with_options(options)
-        .complete(route_policies)
+    policy_controller = _node_wide(
+        "bgproutepolicy", BGP_ROUTE_POLICIES, node, route_policies, policy_resync, options
+    )
+    manager.add(
+        SessionStatusPoller(
+            gobgp=gobgp,
+            cache=cache,
+            reporter=sessions.status,
+            recorder=recorder,
+            local_endpoint=local_endpoint,
+        )
+    )
+    manager.add_readyz_check(
+        "gobgp", from_predicate(lambda: gobgp.connected, f"gobgpd at {gobgp.target} is unreachable")
     )
     manager.add(config_controller)
     manager.add(policy_controller)
@@ -221,6 +258,7 @@ def setup_node_agent(
         peer_watcher,
         advert_controller,
         policy_controller,
+        sessions,
     )
 
 
@@ -231,14 +269,22 @@ async def run_recorder(recorder: EventRecorder) -> None:
 
 
 def setup_fib_sync(
-    manager: Manager, *, gobgp: GoBGPClient, options: FibOptions | None = None
+    manager: Manager,
+    *,
+    gobgp: GoBGPClient,
+    options: FibOptions | None = None,
+    agent: NodeAgent | None = None,
 ) -> FibSync:
     """Add the per-node FIB sync (GoBGP best paths -> kernel routes) to ``manager``.
+
+    With ``agent``, stale routes after a resubscription are removed as soon as the
+    neighbors its session reconciler configured are back with End-of-RIB.
 
     Raises:
         ValueError: invalid protocol or exclusions in ``options``.
     """
-    fib = FibSync(gobgp, options)
+    expected = agent.sessions.expected_peers if agent is not None else tuple
+    fib = FibSync(gobgp, options, expected_peers=expected)
     manager.add(fib)
     return fib
 
@@ -250,37 +296,43 @@ def setup_peering_policy(
     client: KubeWriter,
     recorder: EventRecorder,
     options: ControllerOptions | None = None,
-) -> Controller:
+) -> Rebuilding:
     """Add the leader-only peering-policy controller to ``manager``.
 
     The cache must have been prepared (:func:`prepare_cache`) and added, and the recorder
     run, by the caller (``setup_node_agent`` does both). The manager must run leader
     election (Lease ``bgpctl-peering``) for the controller to be started only on the leader.
+    A fresh controller is built on every start, so a manager that survives a lost lease
+    can run it again when it wins the lease back.
     """
     base = options or ControllerOptions()
     options = dataclasses.replace(base, needs_leader_election=True)
-    policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
-    controller = (
-        Builder("bgppeeringpolicy")
-        .for_(cache.get_informer(BGP_PEERING_POLICIES), generation_changed())
-        .watches(
-            cache.get_informer(BGP_ENDPOINTS),
-            enqueue_from_map_func(policies.map_all),
-            labels_changed(),
+
+    def build() -> Controller:
+        policies = PeeringPolicyReconciler(cache=cache, client=client, recorder=recorder)
+        return (
+            Builder("bgppeeringpolicy")
+            .for_(cache.get_informer(BGP_PEERING_POLICIES), Funcs(on_update=policy_changed))
+            .watches(
+                cache.get_informer(BGP_ENDPOINTS),
+                enqueue_from_map_func(policies.map_all),
+                labels_changed(),
+            )
+            .owns(
+                cache.get_informer(BGP_SESSIONS),
+                POLICY_KIND,
+                Funcs(on_update=session_changed),
+                owner_group=GROUP,
+            )
+            .watches(
+                cache.get_informer(BGP_SESSIONS),
+                enqueue_from_map_func(policies.map_unowned_session),
+                Funcs(on_update=lambda _: False),
+            )
+            .with_options(options)
+            .complete(policies)
         )
-        .owns(
-            cache.get_informer(BGP_SESSIONS),
-            POLICY_KIND,
-            Funcs(on_update=session_changed),
-            owner_group=GROUP,
-        )
-        .watches(
-            cache.get_informer(BGP_SESSIONS),
-            enqueue_from_map_func(policies.map_unowned_session),
-            Funcs(on_update=lambda _: False),
-        )
-        .with_options(options)
-        .complete(policies)
-    )
-    manager.add(controller)
-    return controller
+
+    runnable = Rebuilding(build, name="bgppeeringpolicy")
+    manager.add(runnable)
+    return runnable

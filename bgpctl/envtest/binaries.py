@@ -21,6 +21,7 @@ from typing import TextIO
 
 from bgpctl.envtest.versions import (
     CHAINSAW_VERSION,
+    CONTAINERD_VERSION,
     ETCD_VERSION,
     KUBERNETES_VERSION,
     STAGING_MODULES,
@@ -29,6 +30,9 @@ from bgpctl.envtest.versions import (
 )
 
 K8S_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
+NODE_COMMANDS = ("kubelet", "kube-scheduler")
+"""The one-node cluster's extra commands, from the same k8s.io/kubernetes build."""
+CONTAINERD_COMMANDS = ("containerd", "containerd-shim-runc-v2", "ctr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +177,86 @@ def ensure_chainsaw(out: TextIO = sys.stderr) -> Path:
         out,
     )
     return path
+
+
+@dataclass(frozen=True, slots=True)
+class NodeBinaries:
+    """Paths of what a node adds to the control plane (runc and CNI come from Debian)."""
+
+    kubelet: Path
+    kube_scheduler: Path
+    containerd: Path
+    ctr: Path
+
+
+def containerd_dir() -> Path:
+    """Where containerd, its runc shim and ctr of the pinned version live."""
+    return cache_root() / "containerd" / CONTAINERD_VERSION / "bin"
+
+
+def _node_binaries() -> NodeBinaries:
+    return NodeBinaries(
+        kubelet=bin_dir() / "kubelet",
+        kube_scheduler=bin_dir() / "kube-scheduler",
+        containerd=containerd_dir() / "containerd",
+        ctr=containerd_dir() / "ctr",
+    )
+
+
+def find_node_binaries() -> NodeBinaries | None:
+    """The cached node binaries, or None when any is missing."""
+    paths = [bin_dir() / c for c in NODE_COMMANDS]
+    paths += [containerd_dir() / c for c in CONTAINERD_COMMANDS]
+    ok = all(p.is_file() and os.access(p, os.X_OK) for p in paths)
+    return _node_binaries() if ok else None
+
+
+def _k8s_node_module(src: Path) -> None:
+    src.mkdir(parents=True, exist_ok=True)
+    replaces = "\n".join(f"\tk8s.io/{m} => k8s.io/{m} {STAGING_VERSION}" for m in STAGING_MODULES)
+    (src / "go.mod").write_text(
+        "module bgpctl.local/k8snodebin\n\ngo 1.26.0\n\n"
+        f"require k8s.io/kubernetes {KUBERNETES_VERSION}\n\nreplace (\n{replaces}\n)\n"
+    )
+    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in NODE_COMMANDS)
+    (src / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+
+
+def ensure_node_binaries(out: TextIO = sys.stderr) -> NodeBinaries:
+    """Return kubelet, kube-scheduler, containerd and ctr, building what is missing.
+
+    kubelet and kube-scheduler come from the same k8s.io/kubernetes version as the API
+    server; containerd (plus its runc shim and ctr) from the Go module proxy, without
+    cgo (no btrfs, devmapper or zfs snapshotters; overlayfs is what the node uses).
+
+    Raises:
+        RuntimeError: ``go`` is not installed or a build failed (stderr attached).
+    """
+    if (found := find_node_binaries()) is not None:
+        return found
+    if shutil.which("go") is None:
+        raise RuntimeError("building the node needs Go (https://go.dev) on PATH")
+    target = bin_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    if not all((target / c).exists() for c in NODE_COMMANDS):
+        src = cache_root() / "src" / f"k8s-node-{KUBERNETES_VERSION}"
+        _k8s_node_module(src)
+        _run(["go", "mod", "tidy"], src, "kubelet go mod tidy", out)
+        pkgs = [f"k8s.io/kubernetes/cmd/{c}" for c in NODE_COMMANDS]
+        _run(["go", "build", "-o", str(target) + "/", *pkgs], src, "kubelet build", out)
+    ctrd = containerd_dir()
+    if not all((ctrd / c).exists() for c in CONTAINERD_COMMANDS):
+        ctrd.mkdir(parents=True, exist_ok=True)
+        pkgs = [
+            f"github.com/containerd/containerd/v2/cmd/{c}@{CONTAINERD_VERSION}"
+            for c in CONTAINERD_COMMANDS
+        ]
+        _run(
+            ["env", f"GOBIN={ctrd}", "CGO_ENABLED=0", "go", "install",
+             "-tags", "no_btrfs,no_devmapper,no_zfs", *pkgs],
+            ctrd, "containerd build", out,
+        )  # fmt: skip
+    found = find_node_binaries()
+    if found is None:
+        raise RuntimeError(f"build finished but node binaries are missing in {target}")
+    return found

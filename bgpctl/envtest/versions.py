@@ -14,6 +14,10 @@ STAGING_VERSION = "v0.36.3"
 ETCD_VERSION = "v3.6.16"
 """go.etcd.io/etcd/server/v3 version (the etcd line Kubernetes 1.36 is tested with)."""
 
+CONTAINERD_VERSION = "v2.2.9"
+"""github.com/containerd/containerd/v2 for the one-node cluster: 2.2 still supports
+cgroup v1 (deprecated, kept until at least May 2029), which is all this machine has."""
+
 CHAINSAW_VERSION = "v0.2.15"
 """github.com/kyverno/chainsaw version (v0.2.12–v0.2.14 do not compile with Go >= 1.25)."""
 

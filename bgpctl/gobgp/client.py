@@ -214,7 +214,10 @@ class GoBGPClient(PolicyMethods):
 
     async def list_peers(self, address: IPAddress | None = None) -> list[Peer]:
         """All neighbors, or only the one at ``address`` (empty list if absent)."""
-        request = service_pb2.ListPeerRequest(address=str(address) if address else "")
+        # enableAdvertised: GoBGP counts the prefixes advertised to each neighbor only then.
+        request = service_pb2.ListPeerRequest(
+            address=str(address) if address else "", enableAdvertised=True
+        )
         with map_grpc_errors():
             call = self._conn.stub.ListPeer(request, timeout=self._list_timeout)
             return [peer_from_pb(r.peer) async for r in call]

@@ -18,6 +18,7 @@ from bgpctl.gobgp.types import (
     AdminState,
     FamilyCounters,
     IPAddress,
+    MessageCounters,
     Peer,
     PeerEvent,
     PeerEventType,
@@ -56,17 +57,26 @@ def peer_to_pb(spec: PeerSpec) -> pb.Peer:
     """
     if not spec.families:
         raise ConversionError(f"peer {spec.neighbor_address}: no address family")
+    # With an explicit local AS, the peer type and the local address are sent as GoBGP
+    # would default them: GoBGP 3.10's UpdatePeer compares the request, before its
+    # defaults are filled in, with the stored configuration, and resets the session on
+    # any difference (a timer change included).
+    peer_type = pb.INTERNAL
+    if spec.local_asn and spec.local_asn != spec.peer_asn:
+        peer_type = pb.EXTERNAL
+    local = spec.local_address or _unspecified(spec.neighbor_address)
     peer = pb.Peer(
         conf=pb.PeerConf(
             neighbor_address=str(spec.neighbor_address),
             peer_asn=spec.peer_asn,
             local_asn=spec.local_asn,
+            type=peer_type,
             description=spec.description,
             auth_password=spec.auth_password,
             admin_down=spec.admin_down,
         ),
         transport=pb.Transport(
-            local_address=str(spec.local_address) if spec.local_address else "",
+            local_address=str(local),
             remote_port=spec.remote_port,
             passive_mode=spec.passive,
         ),
@@ -78,10 +88,19 @@ def peer_to_pb(spec: PeerSpec) -> pb.Peer:
             )
         ),
         afi_safis=[
-            pb.AfiSafi(config=pb.AfiSafiConfig(family=family_to_pb(f), enabled=True))
+            pb.AfiSafi(
+                config=pb.AfiSafiConfig(family=family_to_pb(f), enabled=True),
+                mp_graceful_restart=pb.MpGracefulRestart(
+                    config=pb.MpGracefulRestartConfig(enabled=bool(spec.graceful_restart_time))
+                ),
+            )
             for f in spec.families
         ],
     )
+    if spec.graceful_restart_time:
+        peer.graceful_restart.CopyFrom(
+            pb.GracefulRestart(enabled=True, restart_time=spec.graceful_restart_time)
+        )
     if spec.ebgp_multihop_ttl:
         peer.ebgp_multihop.CopyFrom(
             pb.EbgpMultihop(enabled=True, multihop_ttl=spec.ebgp_multihop_ttl)
@@ -96,6 +115,15 @@ def peer_to_pb(spec: PeerSpec) -> pb.Peer:
             )
         )
     return peer
+
+
+def _unspecified(address: IPAddress) -> IPAddress:
+    return ipaddress.ip_address("0.0.0.0" if address.version == 4 else "::")
+
+
+def _configured(address: IPAddress | None) -> IPAddress | None:
+    # GoBGP lists an unconfigured local address as "0.0.0.0" / "::".
+    return None if address is None or address.is_unspecified else address
 
 
 def _address(text: str) -> IPAddress | None:
@@ -130,7 +158,7 @@ def peer_spec_from_pb(message: pb.Peer) -> PeerSpec:
         description=conf.description,
         auth_password=conf.auth_password,
         families=tuple(families),
-        local_address=_address(transport.local_address),
+        local_address=_configured(_address(transport.local_address)),
         remote_port=transport.remote_port,
         passive=transport.passive_mode,
         connect_retry=timers.connect_retry,
@@ -143,6 +171,9 @@ def peer_spec_from_pb(message: pb.Peer) -> PeerSpec:
         route_reflector_client=message.route_reflector.route_reflector_client,
         route_reflector_cluster_id=message.route_reflector.route_reflector_cluster_id,
         admin_down=conf.admin_down,
+        graceful_restart_time=message.graceful_restart.restart_time
+        if message.graceful_restart.enabled
+        else 0,
     )
 
 
@@ -158,6 +189,11 @@ def peer_state_from_pb(message: pb.Peer) -> PeerState:
         raise ConversionError(f"peer without address: {state.neighbor_address!r}")
     timers = message.timers.state
     counters = []
+    eor = [
+        a.mp_graceful_restart.state.end_of_rib_received
+        for a in message.afi_safis
+        if a.config.enabled
+    ]
     for afi_safi in message.afi_safis:
         s = afi_safi.state
         try:
@@ -178,6 +214,14 @@ def peer_state_from_pb(message: pb.Peer) -> PeerState:
         uptime=timestamp_seconds(timers.uptime) if timers.uptime.seconds else None,
         flops=state.flops,
         families=tuple(counters),
+        end_of_rib=bool(eor) and all(eor),
+        downtime=timestamp_seconds(timers.downtime) if timers.downtime.seconds else None,
+        messages=MessageCounters(
+            opens_sent=state.messages.sent.open,
+            opens_received=state.messages.received.open,
+            notifications_sent=state.messages.sent.notification,
+            notifications_received=state.messages.received.notification,
+        ),
     )
 
 

@@ -40,6 +40,9 @@ class ConversionError(GoBGPError, ValueError):
 class GoBGPUnavailable(GoBGPError):
     """gobgpd is unreachable, restarting, or the channel was closed; retry later."""
 
+    retry_expected = True
+    """Routine while gobgpd restarts: controllers log it at info, without a traceback."""
+
 
 class GoBGPTimeout(GoBGPUnavailable):
     """The call's deadline expired (gobgpd hung or overloaded)."""
@@ -47,6 +50,9 @@ class GoBGPTimeout(GoBGPUnavailable):
 
 class NotStarted(GoBGPError):
     """The operation needs a running BGP speaker; call ``start_bgp`` first."""
+
+    retry_expected = True
+    """Routine until the configuration reconciler has run StartBgp."""
 
 
 class AlreadyExists(GoBGPError):

@@ -91,6 +91,8 @@ class PeerSpec:
         route_reflector_client: Treat the neighbor as our route-reflector client.
         route_reflector_cluster_id: Cluster ID when acting as a reflector.
         admin_down: Configure the neighbor but keep it administratively down.
+        graceful_restart_time: BGP graceful restart (RFC 4724) with this restart time in
+            seconds, for every configured family; ``0`` disables it.
     """
 
     neighbor_address: IPAddress
@@ -110,6 +112,7 @@ class PeerSpec:
     route_reflector_client: bool = False
     route_reflector_cluster_id: str = ""
     admin_down: bool = False
+    graceful_restart_time: int = 0
 
 
 class SessionState(enum.Enum):
@@ -151,6 +154,16 @@ class FamilyCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageCounters:
+    """BGP messages exchanged with one neighbor since it was added (ListPeer)."""
+
+    opens_sent: int = 0
+    opens_received: int = 0
+    notifications_sent: int = 0
+    notifications_received: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PeerState:
     """Observed state of one neighbor, from ListPeer or a peer event.
 
@@ -167,6 +180,11 @@ class PeerState:
         uptime: Wall-clock time (Unix seconds) the session was last established, if known.
         flops: How often the session went down.
         families: Per-family counters (ListPeer only).
+        end_of_rib: End-of-RIB received for every enabled family since the session came
+            up (ListPeer only; peers send it when graceful restart is negotiated).
+        downtime: Wall-clock time (Unix seconds) the session last went down, if known.
+        messages: BGP message counters (ListPeer only; GoBGP reports no notification
+            code or connect error over its API, so causes are inferred from these).
     """
 
     neighbor_address: IPAddress
@@ -181,6 +199,9 @@ class PeerState:
     uptime: float | None = None
     flops: int = 0
     families: tuple[FamilyCounters, ...] = ()
+    end_of_rib: bool = False
+    downtime: float | None = None
+    messages: MessageCounters = MessageCounters()
 
     @property
     def established(self) -> bool:

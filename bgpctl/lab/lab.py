@@ -35,6 +35,7 @@ import yaml
 from bgpctl.envtest import ControlPlane
 from bgpctl.envtest.process import stop, tail
 from bgpctl.lab import netns
+from bgpctl.lab.supervise import Supervisor, forget_running, record_running
 from bgpctl.lab.topology import (
     MESH_POLICY,
     POLICY_LABEL,
@@ -119,6 +120,9 @@ class LocalLab:
             raise ValueError(f"workdir {self.workdir} is too long for a unix socket path")
         self.plane: ControlPlane | None = None
         self._namespaces: list[str] = []
+        self.supervisor = Supervisor(
+            self.workdir, poll=self._poll, start=self._restart, out=self.out
+        )
 
     @property
     def expected_sessions(self) -> int:
@@ -145,12 +149,40 @@ class LocalLab:
         plane.start_controller_manager()
         self.out(f"creating {len(self.nodes)} node namespaces on one bridge ({HUB})")
         self._network()
+        record_running(self.workdir)
         for node in self.nodes:
             node.workdir.mkdir(parents=True, exist_ok=True)
             self._start_gobgpd(node)
+            assert node.gobgpd is not None
+            self.supervisor.track(node.name, "gobgpd", node.gobgpd.pid)
         for node in self.nodes:
             self._start_agent(node)
+            assert node.agent is not None
+            self.supervisor.track(node.name, "agent", node.agent.pid)
         self._apply_topology()
+
+    def _node(self, name: str) -> NodeSpec:
+        return next(n for n in self.nodes if n.name == name)
+
+    def _poll(self, name: str, kind: str) -> int | None:
+        node = self._node(name)
+        proc = node.gobgpd if kind == "gobgpd" else node.agent
+        return None if proc is None else proc.poll()
+
+    def _restart(self, name: str, kind: str) -> int:
+        node = self._node(name)
+        if kind == "gobgpd":
+            self._start_gobgpd(node)
+            proc = node.gobgpd
+        else:
+            self._start_agent(node)
+            proc = node.agent
+        assert proc is not None
+        return proc.pid
+
+    def supervise(self) -> None:
+        """Restart any gobgpd or agent that has exited (see ``bgpctl.lab.supervise``)."""
+        self.supervisor.tick()
 
     def _preflight(self) -> None:
         if shutil.which("ip") is None:
@@ -236,23 +268,6 @@ class LocalLab:
         items: list[dict[str, Any]] = json.loads(proc.stdout).get("items", [])
         return session_states(items)
 
-    def check_processes(self) -> None:
-        """Raise if a gobgpd or ``bgp run`` exited (with its log tail).
-
-        Raises:
-            RuntimeError: A lab process is no longer running.
-        """
-        for node in self.nodes:
-            for what, proc, log in (
-                ("gobgpd", node.gobgpd, "gobgpd.log"),
-                ("bgp run", node.agent, "bgp-run.log"),
-            ):
-                if proc is not None and proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{what} of {node.name} exited with {proc.returncode}:\n"
-                        f"{tail(node.workdir / log, 20)}"
-                    )
-
     def wait_established(
         self,
         *,
@@ -269,7 +284,7 @@ class LocalLab:
         last_report = -interval
         table: dict[str, dict[str, str]] = {}
         while True:
-            self.check_processes()
+            self.supervise()
             table = self.states()
             elapsed = time.monotonic() - start
             done = all_established(table, self.expected_sessions)
@@ -299,6 +314,7 @@ class LocalLab:
             with contextlib.suppress(Exception):
                 netns.remove_namespace(ns)
         self._namespaces.clear()
+        forget_running()
         if self.plane is not None:
             with contextlib.suppress(Exception):
                 self.plane.stop()

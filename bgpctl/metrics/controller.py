@@ -9,8 +9,9 @@ Mirrors controller-runtime pkg/internal/controller/metrics/metrics.go:
 ``controller_runtime_active_workers``, all labelled ``controller``. Implements the
 runtime's ``ControllerMetricsProvider`` protocol by shape (no import of ``bgpctl.runtime``).
 
-Upstream also counts panics; Python has none, so that family is left out. We add
-``bgpctl_reconcile_timeouts_total{controller}`` for our optional per-reconcile timeout.
+Upstream also counts panics; Python has none, so that family is left out. Upstream's
+``controller_runtime_reconcile_timeouts_total{controller}`` counts reconciles cancelled
+by the optional per-reconcile timeout.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class PrometheusControllerMetricsProvider:
             registry=registry,
         )
         self.reconcile_timeouts = Counter(
-            "bgpctl_reconcile_timeouts_total",
+            "controller_runtime_reconcile_timeouts_total",
             "Total number of reconciliations cancelled by the reconcile timeout per controller",
             ("controller",),
             registry=registry,
@@ -93,7 +94,7 @@ class PrometheusControllerMetricsProvider:
         return self.terminal_reconcile_errors.labels(controller)
 
     def new_reconcile_timeouts_metric(self, controller: str) -> Counter:
-        """``bgpctl_reconcile_timeouts_total`` child."""
+        """``controller_runtime_reconcile_timeouts_total`` child."""
         return self.reconcile_timeouts.labels(controller)
 
     def new_reconcile_time_metric(self, controller: str) -> Histogram:

@@ -57,8 +57,11 @@ class SyncMetrics(Protocol):
     def batch_written(self, *, routes: int, failures: int, seconds: float) -> None:
         """One netlink write round finished: ``routes`` messages, ``failures`` refused."""
 
-    def routes_changed(self, *, installed: int, failed: int) -> None:
-        """The installed and failed route counts after a write round."""
+    def routes_changed(self, *, installed: int, failed: int, stale: int = 0) -> None:
+        """Route counts after a write round and after the kernel's routes were adopted.
+
+        ``stale``: routes of our protocol that are not wanted and not yet deleted.
+        """
 
 
 class NoopSyncMetrics:
@@ -67,5 +70,5 @@ class NoopSyncMetrics:
     def batch_written(self, *, routes: int, failures: int, seconds: float) -> None:
         """Discard."""
 
-    def routes_changed(self, *, installed: int, failed: int) -> None:
+    def routes_changed(self, *, installed: int, failed: int, stale: int = 0) -> None:
         """Discard."""

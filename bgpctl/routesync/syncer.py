@@ -259,6 +259,7 @@ class RouteSyncer:
                 installed[route.key] = route
         self._installed, self._stale = installed, stale
         log.info("kernel routes adopted", installed=len(installed), stale=len(stale))
+        self._metrics.routes_changed(installed=len(installed), failed=0, stale=len(stale))
 
     async def _run(self) -> None:
         options = self._options
@@ -320,7 +321,9 @@ class RouteSyncer:
         self._metrics.batch_written(
             routes=len(ops), failures=len(errors), seconds=clock.now() - started
         )
-        self._metrics.routes_changed(installed=len(installed), failed=len(failures))
+        self._metrics.routes_changed(
+            installed=len(installed), failed=len(failures), stale=len(self._stale)
+        )
 
     def _settle(
         self,

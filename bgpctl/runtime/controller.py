@@ -20,7 +20,7 @@ Differences from upstream, on purpose:
   cancel and running the backlog would hold shutdown hostage to real I/O. A second
   cancellation while waiting cancels the in-flight reconciles.
 - An optional per-reconcile timeout (``reconcile_timeout``) counts as an ordinary error
-  and also increments ``bgpctl_reconcile_timeouts_total``.
+  and also increments ``controller_runtime_reconcile_timeouts_total``.
 - ``needs_leader_election`` defaults to False (upstream: True), matching the manager.
 - Panics do not exist; there is no panic counter and no recover option.
 - Metrics go through ``ControllerMetricsProvider`` (implemented by ``bgpctl.metrics``),
@@ -39,6 +39,7 @@ import structlog
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from bgpctl.runtime import clock
+from bgpctl.runtime.client.errors import Conflict
 from bgpctl.runtime.reconcile import Reconciler, Request, Result, TerminalError
 from bgpctl.runtime.runnable import CacheSyncTimeoutError
 from bgpctl.runtime.source import Source
@@ -96,7 +97,7 @@ class ControllerMetricsProvider(Protocol):
         ...
 
     def new_reconcile_timeouts_metric(self, controller: str) -> CounterMetric:
-        """``bgpctl_reconcile_timeouts_total{controller}`` (ours; no upstream family)."""
+        """``controller_runtime_reconcile_timeouts_total{controller}`` (upstream name)."""
         ...
 
     def new_reconcile_time_metric(self, controller: str) -> HistogramMetric:
@@ -177,6 +178,8 @@ class Controller:
         self.reconciler = reconciler
         self.options = options
         self.needs_leader_election: bool = options.needs_leader_election
+        self.restartable = False
+        """A controller starts once (wrap it in ``Rebuilding`` to run it again)."""
         self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
             options.rate_limiter, name=name, metrics_provider=options.queue_metrics
         )
@@ -346,7 +349,14 @@ class Controller:
         if metrics is not None:
             metrics.errors.inc()
             metrics.total[RESULT_ERROR].inc()
-        self._log.error("reconciler error", terminal=isinstance(err, TerminalError), exc_info=err)
+        if is_expected_retry(err):
+            # Expected and retried (an optimistic-lock conflict, a dependency still
+            # starting): one line at info, no traceback.
+            self._log.info("reconcile retried", reason=type(err).__name__, error=str(err))
+        else:
+            self._log.error(
+                "reconciler error", terminal=isinstance(err, TerminalError), exc_info=err
+            )
 
     def _dispatch_result(self, request: Request, result: Result) -> None:
         queue = self.queue
@@ -359,3 +369,16 @@ class Controller:
             outcome = RESULT_SUCCESS
         if self._metrics is not None:
             self._metrics.total[outcome].inc()
+
+
+def is_expected_retry(err: BaseException) -> bool:
+    """Whether ``err`` is a routine, retried condition rather than a failure to report.
+
+    A ``Conflict`` (409: the object changed since it was read) is; so is any exception
+    whose class sets ``retry_expected = True`` (e.g. "the daemon is not started yet").
+    """
+    return (
+        isinstance(err, Conflict)
+        and not isinstance(err, TerminalError)
+        or bool(getattr(err, "retry_expected", False))
+    )

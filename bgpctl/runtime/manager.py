@@ -15,10 +15,14 @@ exits the process at once (status 1), as upstream's signal handler does.
 
 Failures: a runnable that raises or returns stops the manager gracefully, and
 :meth:`Manager.start` then raises :class:`RunnableError` chained to the cause.
-Losing the lease is fatal: every task is cancelled at once, without the ordered drain,
-and :meth:`Manager.start` raises :class:`LeaderElectionLostError`, so the process
-exits non-zero and restarts as a standby (controller-runtime sets the graceful timeout
-to zero on a lost lease for the same reason: another leader may already be acting).
+Losing the lease is fatal by default: every task is cancelled at once, without the
+ordered drain, and :meth:`Manager.start` raises :class:`LeaderElectionLostError`, so the
+process exits non-zero and restarts as a standby (controller-runtime sets the graceful
+timeout to zero on a lost lease for the same reason: another leader may already be
+acting). With ``leader_election_lost_is_fatal=False`` only the leader-only runnables
+are cancelled (at once, awaited) and the manager competes for the lease again; when it
+wins, the leader-only runnables are started again, so they must be restartable (a
+fresh controller per start: :class:`~bgpctl.runtime.runnable.Rebuilding`).
 
 One ``TaskGroup`` owns every task. Runnables run under a supervisor
 (:class:`~bgpctl.runtime.runnable.RunnableGroups`) that turns an exception or an early
@@ -72,6 +76,7 @@ from bgpctl.runtime.runnable import (
     Server,
     needs_leader_election,
     readiness_hook,
+    restartable,
 )
 
 DEFAULT_CACHE_SYNC_TIMEOUT = 120.0
@@ -122,6 +127,8 @@ class ManagerOptions:
         leader_election_release_on_cancel: Release the lease on a graceful stop.
         leader_election_health_tolerance: Seconds a leader may be late renewing
             beyond the lease duration before ``/healthz`` and ``/readyz`` fail (0).
+        leader_election_lost_is_fatal: Stop the manager when the lease is lost (True);
+            False stops only the leader-only runnables and competes again.
         cache_sync_timeout: Seconds (120).
         graceful_shutdown_timeout: Seconds for the whole ordered stop (30).
         handle_signals: Turn SIGTERM/SIGINT into :meth:`Manager.stop` while running.
@@ -134,6 +141,7 @@ class ManagerOptions:
     retry_period: float = DEFAULT_RETRY_PERIOD
     leader_election_release_on_cancel: bool = True
     leader_election_health_tolerance: float = 0.0
+    leader_election_lost_is_fatal: bool = True
     cache_sync_timeout: float = DEFAULT_CACHE_SYNC_TIMEOUT
     graceful_shutdown_timeout: float = DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT
     handle_signals: bool = False
@@ -203,9 +211,22 @@ class Manager:
 
         Raises:
             RuntimeError: the manager was already started.
+            ValueError: a leader-only runnable that starts only once (a controller) on a
+                manager that survives a lost lease and starts its leader-only runnables
+                again: wrap it in :class:`~bgpctl.runtime.runnable.Rebuilding`.
         """
         self._check_not_started()
         entry = _Entry(name or _default_name(runnable), runnable)
+        if (
+            needs_leader_election(runnable)
+            and self._options.leader_election
+            and not self._options.leader_election_lost_is_fatal
+            and not restartable(runnable)
+        ):
+            raise ValueError(
+                f"{entry.name}: a leader-only runnable that starts only once cannot be "
+                "restarted after the lease is won back; wrap it in Rebuilding"
+            )
         if needs_leader_election(runnable):
             self._leader_runnables.append(entry)
         else:
@@ -348,9 +369,16 @@ class Manager:
             ) from None
 
     async def _run_election(self, elector: LeaderElector) -> None:
-        await elector.run()
-        # run() returns only when a renewal missed the deadline.
-        raise LeaderElectionLostError(f"leader election lost: {self._options.leader_election_id}")
+        while True:
+            await elector.run()
+            # run() returns only when a renewal missed the deadline.
+            lease = self._options.leader_election_id
+            if self._options.leader_election_lost_is_fatal:
+                raise LeaderElectionLostError(f"leader election lost: {lease}")
+            log.warning("leader election lost: stopping leader-only runnables", lease=lease)
+            self._elected.clear()
+            assert self._groups is not None
+            await self._groups.cancel_group(_Group.LEADER)
 
     async def _on_started_leading(self) -> None:
         log.info("elected leader", lease=self._options.leader_election_id)

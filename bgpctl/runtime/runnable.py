@@ -9,6 +9,9 @@ group, each watched by a supervisor, stopped group by group).
   that must drain does so when cancelled, then lets ``CancelledError`` propagate.
 * ``needs_leader_election`` (optional attribute) puts a runnable in the group that only
   runs while this process leads.
+* ``restartable = False`` (optional attribute) says ``start`` runs only once; a manager
+  that survives a lost lease refuses such a leader-only runnable (wrap it in
+  :class:`Rebuilding`).
 * ``ready()`` (optional coroutine) is polled by the manager's ``/readyz``.
 * A :class:`Cache` also answers ``has_synced()``; the manager starts caches before any
   runnable and waits for them to sync.
@@ -88,6 +91,11 @@ class Server(Protocol):
 def needs_leader_election(runnable: object) -> bool:
     """Whether ``runnable`` declares ``needs_leader_election = True`` (default False)."""
     return bool(getattr(runnable, "needs_leader_election", False))
+
+
+def restartable(runnable: object) -> bool:
+    """Whether ``start`` may be called again after it ended (``restartable``, default True)."""
+    return bool(getattr(runnable, "restartable", True))
 
 
 def readiness_hook(runnable: object) -> Callable[[], Awaitable[bool]] | None:
@@ -188,8 +196,39 @@ class RunnableGroups:
                 pending -= done
         return True
 
+    async def cancel_group(self, group: int) -> None:
+        """Cancel one group's tasks and wait for them (a requested stop, not reported)."""
+        tasks, self._tasks[group] = self._tasks[group], []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def cancel_all(self, order: Iterable[int]) -> None:
         """Cancel every task at once (again, for those already cancelled)."""
         for group in order:
             for task in self._tasks[group]:
                 task.cancel()
+
+
+class Rebuilding:
+    """A leader-only runnable that builds a fresh runnable on every start.
+
+    Controllers start once; a manager that survives a lost lease starts its leader-only
+    runnables again when it wins the lease back, so it needs a new one each time.
+
+    Args:
+        build: Makes the runnable to run (e.g. builds a controller).
+        name: For logs and errors.
+    """
+
+    needs_leader_election = True
+
+    def __init__(self, build: Callable[[], Runnable], *, name: str) -> None:
+        self._build = build
+        self.name = name
+        self.current: Runnable | None = None
+
+    async def start(self) -> None:
+        """Build and run a fresh runnable until it ends or is cancelled."""
+        self.current = self._build()
+        await self.current.start()

@@ -1,10 +1,9 @@
-"""An FRR router (zebra + bgpd) inside a test network namespace, for interop tests.
+"""FRR (zebra + bgpd) inside a network namespace, for interop tests.
 
-Everything FRR writes lives in a work directory of the test's own (config, pid files,
-sockets, logs); nothing goes to /etc/frr or /run/frr. zebra runs as the ``frr`` user
-(it refuses root without the ``frrvty`` group) with a large netlink buffer; bgpd runs
-as root with ``--skip_runas``. Prefixes in ``networks`` are originated without a route
-in the RIB (``no bgp network import-check``).
+Everything lives in a scratch directory (config, pid files, vty sockets, logs); nothing
+is written to /etc/frr or /var/run/frr. zebra runs as ``frr`` (it refuses root without
+the vty group) with a large netlink buffer; bgpd runs as root with ``--skip_runas``.
+Use ``vtysh(...)`` for commands; never ``write memory``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pwd
 import shutil
 import signal
-import tempfile
+import subprocess
 import time
 from dataclasses import dataclass, field
 from ipaddress import ip_network
@@ -24,61 +22,56 @@ from typing import Any
 
 from bgpctl.testing.netns import Netns
 
-ZEBRA = Path("/usr/lib/frr/zebra")
-BGPD = Path("/usr/lib/frr/bgpd")
+FRR_LIB = Path("/usr/lib/frr")
 
 
-@dataclass(frozen=True, slots=True)
-class FRRNeighbor:
-    """One BGP neighbor of the FRR router."""
-
-    address: str
-    remote_as: int
-    port: int = 179
+def available() -> bool:
+    """True when FRR's zebra, bgpd and vtysh are installed."""
+    return (
+        (FRR_LIB / "zebra").exists() and (FRR_LIB / "bgpd").exists() and bool(shutil.which("vtysh"))
+    )
 
 
-@dataclass
+@dataclass(eq=False)
 class FRR:
-    """A running FRR in ``netns``; see the module docstring.
-
-    The work directory is a fresh one under the system temp directory: zebra runs as
-    ``frr`` and must reach it, which a root-only parent (pytest's ``tmp_path``) forbids.
-    ``stop()`` removes it.
-    """
+    """zebra + bgpd in ``netns`` with ``bgpd_conf``; ``start()``, ``vtysh()``, ``stop()``."""
 
     netns: Netns
-    asn: int
-    router_id: str
-    neighbors: list[FRRNeighbor]
-    networks: list[str] = field(default_factory=list)
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bgpt-frr-")))
+    workdir: Path
+    bgpd_conf: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
 
-    def start(self, *, timeout: float = 15.0) -> None:
-        """Write the configuration and start zebra and bgpd; wait for vtysh to answer."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        frr = pwd.getpwnam("frr")
-        os.chown(self.workdir, frr.pw_uid, frr.pw_gid)
-        (self.workdir / "zebra.conf").write_text(
-            f"hostname frr\nlog file {self.workdir}/zebra.log\n"
-        )
-        (self.workdir / "bgpd.conf").write_text(self.config())
-        for name in ("zebra.log", "bgpd.log"):
-            path = self.workdir / name
-            path.touch()
-            os.chown(path, frr.pw_uid, frr.pw_gid)
+    @property
+    def run_dir(self) -> Path:
+        return self.workdir / "run"
+
+    def start(self, *, timeout: float = 20.0) -> None:
+        """Start zebra, then bgpd, and wait until vtysh answers.
+
+        Raises:
+            RuntimeError: A daemon exited or vtysh did not answer in time.
+        """
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        shutil.chown(self.workdir, "frr", "frr")
+        shutil.chown(self.run_dir, "frr", "frr")
+        zebra_conf = self.workdir / "zebra.conf"
+        zebra_conf.write_text("hostname frr\n!\n")
+        bgpd_conf = self.workdir / "bgpd.conf"
+        bgpd_conf.write_text(self.bgpd_conf)
+        for path in (zebra_conf, bgpd_conf):
+            shutil.chown(path, "frr", "frr")
         common = [
             "-z",
-            str(self.workdir / "zserv.api"),
+            str(self.run_dir / "zserv.api"),
             "--vty_socket",
-            str(self.workdir),
+            str(self.run_dir),
             "-A",
             "127.0.0.1",
             "-P",
             "0",
         ]
         zebra = [
-            str(ZEBRA),
-            "-d",
+            str(FRR_LIB / "zebra"),
             "-u",
             "frr",
             "-g",
@@ -86,103 +79,134 @@ class FRR:
             "-s",
             "90000000",
             "-f",
-            str(self.workdir / "zebra.conf"),
+            str(zebra_conf),
             "-i",
-            str(self.workdir / "zebra.pid"),
+            str(self.run_dir / "zebra.pid"),
             *common,
         ]
         bgpd = [
-            str(BGPD),
-            "-d",
+            str(FRR_LIB / "bgpd"),
             "-S",
             "-f",
-            str(self.workdir / "bgpd.conf"),
+            str(bgpd_conf),
             "-i",
-            str(self.workdir / "bgpd.pid"),
+            str(self.run_dir / "bgpd.pid"),
             *common,
         ]
-        self.netns.run(*zebra)
-        self._wait(lambda: (self.workdir / "zserv.api").exists(), timeout, "zebra")
-        self.netns.run(*bgpd)
+        self._spawn(zebra, "zebra")
+        self._wait(lambda: (self.run_dir / "zserv.api").exists(), "zebra", timeout)
+        self._spawn(bgpd, "bgpd")
         self._wait(
-            lambda: self.vtysh("show bgp summary json", check=False) is not None, timeout, "bgpd"
+            lambda: self.vtysh("show bgp summary", check=False).returncode == 0, "bgpd", timeout
         )
 
-    def config(self) -> str:
-        """bgpd.conf for this router."""
-        lines = [
-            "hostname frr",
-            f"log file {self.workdir}/bgpd.log informational",
-            "!",
-            f"router bgp {self.asn}",
-            f" bgp router-id {self.router_id}",
-            " no bgp ebgp-requires-policy",
-            " no bgp default ipv4-unicast",
-            " no bgp network import-check",
-        ]
-        for n in self.neighbors:
-            lines += [
-                f" neighbor {n.address} remote-as {n.remote_as}",
-                f" neighbor {n.address} port {n.port}",
-                f" neighbor {n.address} timers connect 2",
-                f" neighbor {n.address} capability extended-nexthop",
-            ]
-        for family, version in (("ipv6", 6), ("ipv4", 4)):
-            lines.append(f" address-family {family} unicast")
-            lines += [f"  neighbor {n.address} activate" for n in self.neighbors]
-            lines += [f"  network {p}" for p in self.networks if ip_network(p).version == version]
-            lines.append(" exit-address-family")
-        return "\n".join([*lines, "!", ""])
+    def _spawn(self, argv: list[str], name: str) -> None:
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            self.processes.append(
+                subprocess.Popen(
+                    self.netns.exec_args(*argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            )
 
-    def vtysh(self, command: str, *, check: bool = True) -> Any:
-        """Run a vtysh command ending in ``json`` and return its decoded output."""
-        result = self.netns.run(
-            "vtysh", "--vty_socket", str(self.workdir), "-c", command, check=False
+    def _wait(self, check: object, what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.processes):
+                raise RuntimeError(f"FRR {what} exited:\n{self.log_tail()}")
+            if check():  # type: ignore[operator]
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"FRR {what} not ready within {timeout}s:\n{self.log_tail()}")
+
+    def vtysh(self, *commands: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run vtysh commands (each one ``-c``) against this FRR."""
+        argv = ["vtysh", "--vty_socket", str(self.run_dir)]
+        for command in commands:
+            argv += ["-c", command]
+        return subprocess.run(
+            self.netns.exec_args(*argv), capture_output=True, text=True, timeout=30, check=check
         )
+
+    def stop(self) -> None:
+        """Kill bgpd and zebra."""
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        self.processes.clear()
+
+    def json(self, command: str) -> Any:
+        """A vtysh ``... json`` command's decoded output (None when it fails)."""
+        result = self.vtysh(command, check=False)
         if result.returncode != 0:
-            if check:
-                raise RuntimeError(f"vtysh {command!r}: {result.stderr or result.stdout}")
             return None
         try:
             return json.loads(result.stdout or "null")
         except json.JSONDecodeError:
-            if check:
-                raise
             return None
 
     def route(self, prefix: str) -> dict[str, Any] | None:
         """``show bgp <family> unicast <prefix> json``: the prefix's paths, or None."""
         family = "ipv6" if ip_network(prefix).version == 6 else "ipv4"
-        out = self.vtysh(f"show bgp {family} unicast {prefix} json", check=False)
-        return out if out and out.get("paths") else None
+        out = self.json(f"show bgp {family} unicast {prefix} json")
+        return out if isinstance(out, dict) and out.get("paths") else None
 
     def established(self, address: str) -> bool:
         """Whether the session to ``address`` is Established."""
-        out = self.vtysh(f"show bgp neighbors {address} json", check=False) or {}
-        return (out.get(address) or {}).get("bgpState") == "Established"
-
-    def stop(self) -> None:
-        """Kill bgpd and zebra and remove the work directory."""
-        for name in ("bgpd.pid", "zebra.pid"):
-            with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-                os.kill(int((self.workdir / name).read_text().strip()), signal.SIGKILL)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        out = self.json(f"show bgp neighbors {address} json") or {}
+        return bool((out.get(address) or {}).get("bgpState") == "Established")
 
     def log_tail(self, lines: int = 30) -> str:
-        """The end of bgpd's log (for failure messages)."""
-        with contextlib.suppress(FileNotFoundError):
-            return "\n".join((self.workdir / "bgpd.log").read_text().splitlines()[-lines:])
-        return ""
+        out = []
+        for name in ("zebra", "bgpd"):
+            path = self.workdir / f"{name}.log"
+            if path.exists():
+                out.append(f"--- {name}\n" + "\n".join(path.read_text().splitlines()[-lines:]))
+        return "\n".join(out)
 
-    @staticmethod
-    def available() -> bool:
-        """FRR's daemons and vtysh are installed."""
-        return ZEBRA.exists() and BGPD.exists() and shutil.which("vtysh") is not None
 
-    def _wait(self, check: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"FRR {what} did not start:\n{self.log_tail()}")
+@dataclass(frozen=True, slots=True)
+class FRRNeighbor:
+    """One BGP neighbor of an FRR router (for :func:`bgpd_config`)."""
+
+    address: str
+    remote_as: int
+    port: int = 179
+
+
+def bgpd_config(
+    asn: int, router_id: str, neighbors: list[FRRNeighbor], networks: tuple[str, ...] = ()
+) -> str:
+    """A bgpd.conf: the neighbors in both unicast families, ``networks`` originated.
+
+    eBGP works without route maps (``no bgp ebgp-requires-policy``); ``networks`` need no
+    route in the RIB (``no bgp network import-check``); extended next hop lets an IPv4
+    prefix use an IPv6 next hop (RFC 5549).
+    """
+    lines = [
+        "hostname frr",
+        "!",
+        f"router bgp {asn}",
+        f" bgp router-id {router_id}",
+        " no bgp ebgp-requires-policy",
+        " no bgp default ipv4-unicast",
+        " no bgp network import-check",
+    ]
+    for n in neighbors:
+        lines += [
+            f" neighbor {n.address} remote-as {n.remote_as}",
+            f" neighbor {n.address} port {n.port}",
+            f" neighbor {n.address} timers connect 2",
+            f" neighbor {n.address} capability extended-nexthop",
+        ]
+    for family, version in (("ipv6", 6), ("ipv4", 4)):
+        lines.append(f" address-family {family} unicast")
+        lines += [f"  neighbor {n.address} activate" for n in neighbors]
+        lines += [f"  network {p}" for p in networks if ip_network(p).version == version]
+        lines.append(" exit-address-family")
+    return "\n".join([*lines, "!", ""])

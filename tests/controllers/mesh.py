@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
 
-from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.resources import (
     BGP_ADVERTISEMENTS,
     BGP_CONFIGURATIONS,
@@ -28,32 +27,14 @@ from bgpctl.controllers.resources import (
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.types import IPV4_UNICAST, IPV6_UNICAST, Path
-from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import ResourceType
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import GoBGPD, Lab, Netns
+from tests.controllers.harness import gobgp_client, in_process_agent, obj
 
 ASN = 65000
 PROTOCOL = 196
-
-
-def gobgp_client(target: str) -> GoBGPClient:
-    return GoBGPClient(
-        target,
-        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
-        health_interval=1.0,
-        attempt_timeout=2.0,
-    )
-
-
-def obj(
-    rt: ResourceType, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None
-) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if labels:
-        meta["labels"] = labels
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": meta, "spec": spec}
 
 
 @dataclass
@@ -126,29 +107,6 @@ class Mesh:
         return next((e for e in entries if e["node"] == node), None)
 
 
-@contextlib.asynccontextmanager
-async def agent(
-    plane: ControlPlane, endpoint: str, target: str, netns: str
-) -> AsyncIterator[asyncio.Task[None]]:
-    options = RunOptions(
-        local_endpoint=endpoint,
-        kubeconfig=str(plane.controller_kubeconfig),
-        metrics_addr="",
-        health_addr="",
-        handle_signals=False,
-        gobgp_connect_timeout=15.0,
-        cluster_controllers=False,  # bgp operator's job: the agents cache only their own
-        fib_netns=netns,
-    )
-    task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def _delete_all(admin: KubeClient, rt: ResourceType, tag: str) -> None:
     for item in (await admin.list(rt)).items:
         name = item["metadata"]["name"]
@@ -209,7 +167,14 @@ async def mesh(plane: ControlPlane, labels: dict[str, dict[str, str]]) -> AsyncI
                         await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, f"{x}-{y}-{tag}", spec))
                 for node in nodes.values():
                     task = await stack.enter_async_context(
-                        agent(plane, node.name, node.daemon.target, node.ns.name)
+                        in_process_agent(
+                            plane,
+                            node.name,
+                            node.daemon.target,
+                            # One agent wins the Lease and runs the cluster-wide controllers.
+                            leader_elect=True,
+                            fib_netns=node.ns.name,
+                        )
                     )
                     del task
                 for node in nodes.values():

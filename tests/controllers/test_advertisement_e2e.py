@@ -23,6 +23,7 @@ import pytest
 from bgpctl.controllers.resources import BGP_ADVERTISEMENTS, BGP_ENDPOINTS
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.types import BestPathEvent, Path
+from bgpctl.metrics.registry import REGISTRY
 from bgpctl.runtime.client.interfaces import PatchType, ResourceType
 from bgpctl.testing.netns import remove_stale
 from tests.controllers.mesh import Mesh, Node, mesh, obj
@@ -102,6 +103,8 @@ async def _phases(m: Mesh, origin: str, leaked: list[Path]) -> None:
     assert entry["observedGeneration"] == 1
     entries = (await m.status(BGP_ADVERTISEMENTS, adv1)).get("nodes") or []
     assert [e["node"] for e in entries] == [origin], "only the selected node reports"
+    # The agents run in this process: the origin's gauge is the only series for adv1.
+    assert REGISTRY.get_sample_value("bgp_advertised_prefixes_total", {"advertisement": adv1}) == 2
 
     # 2. Updating the list withdraws exactly the removed prefix and adds the new one.
     patch = {"spec": {"prefixes": [V6, V4_NEW]}}
@@ -169,6 +172,11 @@ async def _phases(m: Mesh, origin: str, leaked: list[Path]) -> None:
     )
     await m.wait(
         "b's kernel too", lambda: _kernel(b, set(), absent=frozenset({V6, V4_NEW, RESTRICTED}))
+    )
+    gone = {"advertisement": adv1}
+    await m.wait(
+        "adv1's gauge gone",
+        lambda: REGISTRY.get_sample_value("bgp_advertised_prefixes_total", gone) is None,
     )
 
 

@@ -14,22 +14,21 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator
 from ipaddress import ip_address, ip_network
-from typing import Any
 
 import pytest
 
-from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_SESSIONS
 from bgpctl.envtest import ControlPlane
-from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.types import Path
-from bgpctl.runtime.backoff import Backoff
+from bgpctl.metrics.registry import REGISTRY
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import Lab, Netns, remove_stale
+from tests.controllers.harness import gobgp_client, in_process_agent, obj
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -49,19 +48,6 @@ def _root_only() -> None:
     remove_stale()
 
 
-def gobgp_client(target: str) -> GoBGPClient:
-    return GoBGPClient(
-        target,
-        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
-        health_interval=1.0,
-        attempt_timeout=2.0,
-    )
-
-
-def obj(rt: Any, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": name}, "spec": spec}
-
-
 def routes(ns: Netns, protocol: str = str(PROTOCOL)) -> set[str]:
     """Destinations of ``protocol`` in the namespace's main table, both families."""
     found: set[str] = set()
@@ -79,29 +65,6 @@ async def wait_routes(ns: Netns, expected: set[str], *, within: float = 20.0) ->
         if loop.time() > deadline:
             pytest.fail(f"routes of proto {PROTOCOL} are {current}, expected {expected}")
         await asyncio.sleep(0.1)
-
-
-@contextlib.asynccontextmanager
-async def agent(
-    plane: ControlPlane, endpoint: str, target: str, **fib: Any
-) -> AsyncIterator[asyncio.Task[None]]:
-    options = RunOptions(
-        local_endpoint=endpoint,
-        kubeconfig=str(plane.controller_kubeconfig),
-        metrics_addr="",
-        health_addr="",
-        handle_signals=False,
-        gobgp_connect_timeout=15.0,
-        leader_elect=False,
-        **fib,
-    )
-    task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def paths(*, withdraw: bool = False) -> list[Path]:
@@ -142,13 +105,16 @@ async def test_best_paths_programmed_into_the_peer_namespace(control_plane: Cont
                 await admin.create(BGP_ENDPOINTS, obj(BGP_ENDPOINTS, name, spec))
             try:
                 async with (
-                    agent(control_plane, ep_a, gobgpd_a.target, fib=False) as task_a,
-                    agent(
+                    in_process_agent(
+                        control_plane, ep_a, gobgpd_a.target, fib=False, leader_elect=False
+                    ) as task_a,
+                    in_process_agent(
                         control_plane,
                         ep_b,
                         gobgpd_b.target,
                         fib_netns=nb.name,
                         fib_exclude=(EXCLUDED,),
+                        leader_elect=False,
                     ) as task_b,
                 ):
                     spec = {
@@ -174,6 +140,32 @@ async def test_best_paths_programmed_into_the_peer_namespace(control_plane: Cont
                     assert f"{V6_PREFIX} via {A6}" in shown6
                     shown4 = nb.ip("-4", "route", "show", "proto", str(PROTOCOL)).stdout
                     assert f"{V4_PREFIX} via {A4}" in shown4
+                    # The FIB metrics (only B's agent runs a FIB sync in this process).
+                    assert REGISTRY.get_sample_value("bgp_fib_routes", {"state": "installed"}) == 2
+                    assert (
+                        REGISTRY.get_sample_value("bgp_fib_sync_duration_seconds_count") or 0
+                    ) > 0
+                    assert REGISTRY.get_sample_value("bgp_fib_errors_total") == 0
+                    # `bgp status`'s node view counts them too.
+                    proc = await asyncio.to_thread(
+                        subprocess.run,
+                        [
+                            os.path.join(os.path.dirname(sys.executable), "bgp"),
+                            "status",
+                            f"--gobgp={gobgpd_b.target}",
+                            f"--fib-protocol={PROTOCOL}",
+                            f"--fib-netns={nb.name}",
+                            "-o",
+                            "json",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    node_view = json.loads(proc.stdout)
+                    fib_section = node_view["sections"][-1]
+                    assert fib_section["rows"] == [{"protocol": PROTOCOL, "routes": 2}]
+                    assert proc.returncode == 0, proc.stdout
 
                     for path in paths():
                         await gobgp_a.delete_path(path)

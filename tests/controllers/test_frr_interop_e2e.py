@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +23,8 @@ from bgpctl.controllers.resources import (
     BGP_SESSIONS,
 )
 from bgpctl.envtest import ControlPlane
-from bgpctl.testing.frr import FRR, FRRNeighbor
+from bgpctl.testing import frr as frr_lib
+from bgpctl.testing.frr import FRR, FRRNeighbor, bgpd_config
 from bgpctl.testing.netns import remove_stale
 from tests.controllers.mesh import mesh, obj
 
@@ -36,7 +39,7 @@ KEEP, DROP = "2001:db8:f1::/48", "2001:db8:f2::/48"
 def _root_only() -> None:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("needs root and iproute2 for network namespaces")
-    if not FRR.available():
+    if not frr_lib.available():
         pytest.skip("needs FRR (Debian package frr; .ci/run installs it)")
     remove_stale()
 
@@ -47,13 +50,10 @@ async def test_frr_receives_communities_and_import_policy_filters_it(
     async with mesh(control_plane, {"a": {}}) as m:
         a = m.nodes["a"]
         ns = m.attach("frr", FRR_ADDRESS)
-        frr = FRR(
-            ns,
-            FRR_AS,
-            "192.0.2.99",
-            [FRRNeighbor(a.address, 65000, 1790)],
-            [KEEP, DROP],
+        config = bgpd_config(
+            FRR_AS, "192.0.2.99", [FRRNeighbor(a.address, 65000, 1790)], (KEEP, DROP)
         )
+        frr = FRR(ns, Path(tempfile.mkdtemp(prefix="bgpt-frr-")), config)
         await asyncio.to_thread(frr.start)
         try:
             ep = m.name("frr")
@@ -94,6 +94,7 @@ async def test_frr_receives_communities_and_import_policy_filters_it(
             await m.wait("a's kernel too", lambda: _kernel_has(a, {KEEP}, absent={DROP}))
         finally:
             frr.stop()
+            shutil.rmtree(frr.workdir, ignore_errors=True)
 
 
 async def _rib_has(node: Any, present: set[str], absent: set[str] | None = None) -> bool:

@@ -8,30 +8,28 @@ reach them through their unix API sockets.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
 
 import pytest
 
-from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.controllers.configuration import derive_router_id
 from bgpctl.controllers.resources import BGP_CONFIGURATIONS, BGP_ENDPOINTS, BGP_SESSIONS
 from bgpctl.controllers.sessionpeer import finalizer
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.runtime.backoff import Backoff
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import GoBGPD, Lab, remove_stale
+from tests.controllers.harness import eventually, gobgp_client, in_process_agent, obj
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -72,54 +70,6 @@ def _no_stale_namespaces() -> None:
         remove_stale()
 
 
-def gobgp_client(target: str) -> GoBGPClient:
-    """Quick reconnects, so a gobgpd restart is noticed within a second."""
-    return GoBGPClient(
-        target,
-        backoff=Backoff(duration=0.05, factor=2.0, cap=0.5),
-        health_interval=1.0,
-        attempt_timeout=2.0,
-    )
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.2
-) -> None:
-    """Poll ``check`` until true; fail with ``what`` after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-def obj(rt: Any, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": name}, "spec": spec}
-
-
-@contextlib.asynccontextmanager
-async def agent(
-    plane: ControlPlane, endpoint: str, target: str
-) -> AsyncIterator[asyncio.Task[None]]:
-    options = RunOptions(
-        local_endpoint=endpoint,
-        kubeconfig=str(plane.controller_kubeconfig),
-        metrics_addr="",
-        health_addr="",
-        handle_signals=False,
-        gobgp_connect_timeout=15.0,
-        fib=False,  # FIB programming is covered by test_fib_e2e.py, in a namespace
-    )
-    task = asyncio.create_task(run_node_agent(options, gobgp=gobgp_client(target)))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_session_between_two_node_agents(control_plane: ControlPlane, nodes: Nodes) -> None:
     tag = uuid.uuid4().hex[:6]
     ep_a, ep_b, session = f"node-a-{tag}", f"node-b-{tag}", f"a-b-{tag}"
@@ -141,8 +91,8 @@ async def test_session_between_two_node_agents(control_plane: ControlPlane, node
             await admin.create(BGP_ENDPOINTS, obj(BGP_ENDPOINTS, name, spec))
         try:
             async with (
-                agent(control_plane, ep_a, nodes.a.target) as task_a,
-                agent(control_plane, ep_b, nodes.b.target) as task_b,
+                in_process_agent(control_plane, ep_a, nodes.a.target, fib=False) as task_a,
+                in_process_agent(control_plane, ep_b, nodes.b.target, fib=False) as task_b,
             ):
                 # Both speakers started with their derived router IDs (hash of the IPv6).
                 for client, address in ((gobgp_a, A6), (gobgp_b, B6)):
@@ -173,7 +123,7 @@ async def test_session_between_two_node_agents(control_plane: ControlPlane, node
                 for entry in raw["status"]["endpoints"]:
                     assert entry["configured"] is True
                     assert entry["lastTransitionTime"]
-                assert raw["status"].get("conditions", []) == []  # next slice
+                # The aggregate conditions: tests/controllers/test_status_e2e.py.
                 peer_a = await gobgp_a.get_peer(ip_address(B6))
                 assert peer_a is not None and peer_a.spec.remote_port == PORT
                 config = await admin.get(BGP_CONFIGURATIONS, "default")

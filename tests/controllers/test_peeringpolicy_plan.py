@@ -140,3 +140,18 @@ def test_drift() -> None:
     )
     timed = SessionPlan(name="n", local_endpoint="a", remote_endpoint="b", hold_time=60)
     assert timed.drifted({"localEndpoint": "a", "remoteEndpoint": "b", "holdTime": 90})
+
+
+def test_template_graceful_restart_copied_and_drift_detected() -> None:
+    endpoints = {"a": ON, "b": ON}
+    gr = desired_sessions(
+        "p", spec(mode="mesh", sessionTemplate={"gracefulRestart": {"restartTime": 90}}), endpoints
+    )
+    (session,) = gr.sessions
+    assert session.spec()["gracefulRestart"] == {"restartTime": 90}
+    assert not session.drifted(session.spec())
+    assert session.drifted({**session.spec(), "gracefulRestart": {"restartTime": 120}})
+    assert session.drifted({k: v for k, v in session.spec().items() if k != "gracefulRestart"})
+    (plain,) = desired_sessions("p", spec(mode="mesh"), endpoints).sessions
+    assert "gracefulRestart" not in plain.spec()
+    assert plain.drifted({**plain.spec(), "gracefulRestart": {}})  # default 120 s: on

@@ -63,7 +63,8 @@ def test_minimal_spec_leaves_optional_blocks_unset() -> None:
     assert not message.HasField("ebgp_multihop")
     assert not message.HasField("ttl_security")
     assert not message.HasField("route_reflector")
-    assert message.transport.local_address == ""
+    assert message.transport.local_address == "::"  # what GoBGP would default it to
+    assert message.conf.type == peer_pb2.INTERNAL
     assert [a.config.family.afi for a in message.afi_safis] == [2]
 
 

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from bgpctl.metrics.controller import PrometheusControllerMetricsProvider
+from bgpctl.runtime.client.errors import Conflict
 from bgpctl.runtime.controller import Controller, ControllerOptions
 from bgpctl.runtime.reconcile import Request, Result, TerminalError
 
@@ -189,7 +190,7 @@ async def test_reconcile_timeout_cancels_and_retries_with_backoff() -> None:
         await asyncio.sleep(5)
     assert cancelled == [pytest.approx(1.0)]
     assert [t for t, _ in rec.calls] == [0.0, 1.005]
-    assert counter(registry, "bgpctl_reconcile_timeouts_total") == 1
+    assert counter(registry, "controller_runtime_reconcile_timeouts_total") == 1
     assert counter(registry, "controller_runtime_reconcile_errors_total") == 1
     assert total(registry, "success") == 1
 
@@ -202,7 +203,7 @@ async def test_timeout_error_from_the_reconciler_is_not_our_timeout() -> None:
     async with running(controller):
         await asyncio.sleep(1)
     assert [t for t, _ in rec.calls] == [0.0, 0.005]
-    assert counter(registry, "bgpctl_reconcile_timeouts_total") == 0
+    assert counter(registry, "controller_runtime_reconcile_timeouts_total") == 0
     assert counter(registry, "controller_runtime_reconcile_errors_total") == 1
 
 
@@ -244,3 +245,23 @@ async def test_reconciler_errors_are_logged_with_their_kind() -> None:
         ("error", False, "transient"),
         ("error", True, "bad spec"),
     ]
+
+
+class _StillStarting(Exception):
+    retry_expected = True
+
+
+async def test_expected_retries_log_at_info_without_traceback() -> None:
+    rec = Scripted(Conflict("the object has been modified"), _StillStarting("not started"))
+    controller = make(rec, CollectorRegistry())
+    controller.queue.add(REQ)
+    with capture_logs() as logs:
+        async with running(controller):
+            await asyncio.sleep(1)
+    assert len(rec.calls) == 3  # both retried
+    retried = [e for e in logs if e["event"] == "reconcile retried"]
+    assert [(e["log_level"], e["reason"], "exc_info" in e) for e in retried] == [
+        ("info", "Conflict", False),
+        ("info", "_StillStarting", False),
+    ]
+    assert not [e for e in logs if e["event"] == "reconciler error"]

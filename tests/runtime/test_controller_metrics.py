@@ -75,7 +75,7 @@ async def test_series_exist_from_start() -> None:
         for name in (
             "controller_runtime_reconcile_errors_total",
             "controller_runtime_terminal_reconcile_errors_total",
-            "bgpctl_reconcile_timeouts_total",
+            "controller_runtime_reconcile_timeouts_total",
             "controller_runtime_reconcile_time_seconds_count",
         ):
             assert registry.get_sample_value(name, ctl) == 0, name

@@ -55,13 +55,13 @@ class BGPConfigurationStatus(ApiModel):
     """Observed state of the speakers."""
 
     conditions: ConditionList = []
-    """SpeakerReady and friends."""
+    """Ready: every node that reported runs this configuration."""
     observed_as_number: Annotated[int | None, k8s(format="int64")] = Field(
         default=None, alias="observedASNumber"
     )
-    """The AS number last applied."""
+    """The AS number every ready node runs."""
     observed_router_id: str | None = Field(default=None, alias="observedRouterID")
-    """The router ID last applied (Manual source)."""
+    """The router ID every ready node runs, when they agree (Manual source)."""
     nodes: Annotated[
         list[NodeSpeakerStatus],
         Field(max_length=5000),
@@ -81,7 +81,7 @@ BGP_CONFIGURATION: Kind[BGPConfigurationSpec, BGPConfigurationStatus] = Kind(
         PrinterColumn("AS", ".spec.asNumber", "integer"),
         PrinterColumn("Port", ".spec.listenPort", "integer"),
         PrinterColumn("RouterID", ".spec.routerIDSource"),
-        PrinterColumn("Ready", '.status.conditions[?(@.type=="SpeakerReady")].status'),
+        PrinterColumn("Ready", '.status.conditions[?(@.type=="Ready")].status'),
         PrinterColumn("Age", ".metadata.creationTimestamp", "date"),
     ),
     rules=(cel("self.metadata.name == 'default'", "the BGPConfiguration must be named 'default'"),),

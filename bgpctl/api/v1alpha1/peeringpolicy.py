@@ -13,6 +13,7 @@ from pydantic import Field
 from bgpctl.api.meta import ConditionList, LabelSelector
 from bgpctl.api.resource import Kind, PrinterColumn
 from bgpctl.api.schema import ApiModel, Count, HoldTime, IPv4Address, KeepaliveTime, cel, rules
+from bgpctl.api.v1alpha1.session import GracefulRestart
 
 
 class SessionTemplate(ApiModel):
@@ -30,6 +31,8 @@ class SessionTemplate(ApiModel):
     """Hold time in seconds for generated sessions."""
     keepalive_time: KeepaliveTime | None = None
     """Keepalive interval in seconds for generated sessions."""
+    graceful_restart: GracefulRestart | None = None
+    """BGP graceful restart for generated sessions (off when unset)."""
 
 
 class RouteReflectorConfig(ApiModel):

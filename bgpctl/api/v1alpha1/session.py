@@ -64,6 +64,13 @@ class EBGPConfig(ApiModel):
     """Enable TTL security with this hop count."""
 
 
+class GracefulRestart(ApiModel):
+    """BGP graceful restart (RFC 4724) on the session, as a restarting and helper speaker."""
+
+    restart_time: Annotated[int, Field(ge=1, le=4095), k8s(format="int32")] = 120
+    """Seconds the peer keeps this end's routes after the session drops (max 4095)."""
+
+
 def _timers_rule() -> dict[str, str]:
     return cel(
         "!has(self.holdTime) || !has(self.keepaliveTime) || self.keepaliveTime < self.holdTime",
@@ -96,6 +103,8 @@ class BGPSessionSpec(ApiModel):
     """Make remoteEndpoint a route-reflector client of localEndpoint."""
     ebgp_config: Annotated[EBGPConfig | None, Field(alias="ebgpConfig")] = None
     """eBGP transport options."""
+    graceful_restart: GracefulRestart | None = None
+    """Negotiate BGP graceful restart (off when unset)."""
 
 
 class SessionEndpointStatus(ApiModel):
@@ -104,17 +113,26 @@ class SessionEndpointStatus(ApiModel):
     endpoint: Annotated[str, Field(max_length=253)]
     """The BGPEndpoint this entry describes (the node that wrote it)."""
     state: Annotated[str | None, Field(max_length=32)] = None
-    """BGP FSM state: Idle, Connect, Active, OpenSent, OpenConfirm, Established."""
+    """BGP FSM state (Idle, Connect, Active, OpenSent, OpenConfirm, Established), or
+    Unknown while the node's GoBGP is unreachable."""
+    reason: Annotated[str | None, Field(max_length=64)] = None
+    """CamelCase reason: the FSM state, or why it is not known or not configured
+    (GoBGPUnavailable, EndpointNotFound, NoConfiguration, GoBGPError, InvalidSession)."""
     configured: bool = False
     """Whether the peer is configured in this node's GoBGP."""
     message: Annotated[str | None, Field(max_length=1024)] = None
     """Details, e.g. why configuration failed."""
+    last_error: Annotated[str | None, Field(max_length=1024)] = None
+    """The last error of the session in words (connect failure, NOTIFICATION sent or
+    received, connection lost), as far as GoBGP's counters tell."""
     received_prefixes: Count | None = None
     """Prefixes received from the other end."""
+    accepted_prefixes: Count | None = None
+    """Received prefixes accepted by import policy."""
     advertised_prefixes: Count | None = None
     """Prefixes advertised to the other end."""
     flap_count: Count | None = None
-    """Times the session left Established since this node started."""
+    """Times the session left Established since the node's GoBGP added the neighbor."""
     last_transition_time: Annotated[str | None, k8s(format="date-time")] = None
     """When ``state`` last changed."""
 

@@ -26,47 +26,55 @@ from bgpctl.gobgp._proto import family_pb2 as bgpctl_dot_gobgp_dot___proto_dot_f
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62gpctl/gobgp/_proto/peer.proto\x12\x05\x61pipb\x1a bgpctl/gobgp/_proto/family.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n\x04Peer\x12\x1d\n\x04\x63onf\x18\x02 \x01(\x0b\x32\x0f.apipb.PeerConf\x12*\n\rebgp_multihop\x18\x03 \x01(\x0b\x32\x13.apipb.EbgpMultihop\x12.\n\x0froute_reflector\x18\x04 \x01(\x0b\x32\x15.apipb.RouteReflector\x12\x1f\n\x05state\x18\x05 \x01(\x0b\x32\x10.apipb.PeerState\x12\x1d\n\x06timers\x18\x06 \x01(\x0b\x32\r.apipb.Timers\x12#\n\ttransport\x18\x07 \x01(\x0b\x32\x10.apipb.Transport\x12!\n\tafi_safis\x18\n \x03(\x0b\x32\x0e.apipb.AfiSafi\x12(\n\x0cttl_security\x18\x0b \x01(\x0b\x32\x12.apipb.TtlSecurity\"\xc4\x01\n\x08PeerConf\x12\x15\n\rauth_password\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tlocal_asn\x18\x03 \x01(\r\x12\x18\n\x10neighbor_address\x18\x04 \x01(\t\x12\x10\n\x08peer_asn\x18\x05 \x01(\r\x12\x1d\n\x04type\x18\x07 \x01(\x0e\x32\x0f.apipb.PeerType\x12\x1a\n\x12neighbor_interface\x18\x0b \x01(\t\x12\x12\n\nadmin_down\x18\x0f \x01(\x08\"\xc7\x03\n\tPeerState\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tlocal_asn\x18\x03 \x01(\r\x12!\n\x08messages\x18\x04 \x01(\x0b\x32\x0f.apipb.Messages\x12\x18\n\x10neighbor_address\x18\x05 \x01(\t\x12\x10\n\x08peer_asn\x18\x06 \x01(\r\x12\x1d\n\x04type\x18\x08 \x01(\x0e\x32\x0f.apipb.PeerType\x12\x34\n\rsession_state\x18\r \x01(\x0e\x32\x1d.apipb.PeerState.SessionState\x12\x30\n\x0b\x61\x64min_state\x18\x0f \x01(\x0e\x32\x1b.apipb.PeerState.AdminState\x12\r\n\x05\x66lops\x18\x11 \x01(\r\x12\x11\n\trouter_id\x18\x14 \x01(\t\"n\n\x0cSessionState\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x08\n\x04IDLE\x10\x01\x12\x0b\n\x07\x43ONNECT\x10\x02\x12\n\n\x06\x41\x43TIVE\x10\x03\x12\x0c\n\x08OPENSENT\x10\x04\x12\x0f\n\x0bOPENCONFIRM\x10\x05\x12\x0f\n\x0b\x45STABLISHED\x10\x06\"*\n\nAdminState\x12\x06\n\x02UP\x10\x00\x12\x08\n\x04\x44OWN\x10\x01\x12\n\n\x06PFX_CT\x10\x02\"J\n\x08Messages\x12 \n\x08received\x18\x01 \x01(\x0b\x32\x0e.apipb.Message\x12\x1c\n\x04sent\x18\x02 \x01(\x0b\x32\x0e.apipb.Message\"\xb5\x01\n\x07Message\x12\x14\n\x0cnotification\x18\x01 \x01(\x04\x12\x0e\n\x06update\x18\x02 \x01(\x04\x12\x0c\n\x04open\x18\x03 \x01(\x04\x12\x11\n\tkeepalive\x18\x04 \x01(\x04\x12\x0f\n\x07refresh\x18\x05 \x01(\x04\x12\x11\n\tdiscarded\x18\x06 \x01(\x04\x12\r\n\x05total\x18\x07 \x01(\x04\x12\x17\n\x0fwithdraw_update\x18\x08 \x01(\x04\x12\x17\n\x0fwithdraw_prefix\x18\t \x01(\x04\"5\n\x0c\x45\x62gpMultihop\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x14\n\x0cmultihop_ttl\x18\x02 \x01(\r\"/\n\x0bTtlSecurity\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0f\n\x07ttl_min\x18\x02 \x01(\r\"T\n\x0eRouteReflector\x12\x1e\n\x16route_reflector_client\x18\x01 \x01(\x08\x12\"\n\x1aroute_reflector_cluster_id\x18\x02 \x01(\t\"P\n\x06Timers\x12#\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x13.apipb.TimersConfig\x12!\n\x05state\x18\x02 \x01(\x0b\x32\x12.apipb.TimersState\"T\n\x0cTimersConfig\x12\x15\n\rconnect_retry\x18\x01 \x01(\x04\x12\x11\n\thold_time\x18\x02 \x01(\x04\x12\x1a\n\x12keepalive_interval\x18\x03 \x01(\x04\"\x85\x01\n\x0bTimersState\x12\x1c\n\x14negotiated_hold_time\x18\x05 \x01(\x04\x12*\n\x06uptime\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64owntime\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\tTransport\x12\x15\n\rlocal_address\x18\x01 \x01(\t\x12\x12\n\nlocal_port\x18\x02 \x01(\r\x12\x14\n\x0cpassive_mode\x18\x04 \x01(\x08\x12\x16\n\x0eremote_address\x18\x05 \x01(\t\x12\x13\n\x0bremote_port\x18\x06 \x01(\r\"S\n\x07\x41\x66iSafi\x12$\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x14.apipb.AfiSafiConfig\x12\"\n\x05state\x18\x03 \x01(\x0b\x32\x13.apipb.AfiSafiState\"?\n\rAfiSafiConfig\x12\x1d\n\x06\x66\x61mily\x18\x01 \x01(\x0b\x32\r.apipb.Family\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\"v\n\x0c\x41\x66iSafiState\x12\x1d\n\x06\x66\x61mily\x18\x01 \x01(\x0b\x32\r.apipb.Family\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\x10\n\x08received\x18\x03 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x04\x12\x12\n\nadvertised\x18\x05 \x01(\x04*&\n\x08PeerType\x12\x0c\n\x08INTERNAL\x10\x00\x12\x0c\n\x08\x45XTERNAL\x10\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62gpctl/gobgp/_proto/peer.proto\x12\x05\x61pipb\x1a bgpctl/gobgp/_proto/family.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x02\n\x04Peer\x12\x1d\n\x04\x63onf\x18\x02 \x01(\x0b\x32\x0f.apipb.PeerConf\x12*\n\rebgp_multihop\x18\x03 \x01(\x0b\x32\x13.apipb.EbgpMultihop\x12.\n\x0froute_reflector\x18\x04 \x01(\x0b\x32\x15.apipb.RouteReflector\x12\x1f\n\x05state\x18\x05 \x01(\x0b\x32\x10.apipb.PeerState\x12\x1d\n\x06timers\x18\x06 \x01(\x0b\x32\r.apipb.Timers\x12#\n\ttransport\x18\x07 \x01(\x0b\x32\x10.apipb.Transport\x12\x30\n\x10graceful_restart\x18\t \x01(\x0b\x32\x16.apipb.GracefulRestart\x12!\n\tafi_safis\x18\n \x03(\x0b\x32\x0e.apipb.AfiSafi\x12(\n\x0cttl_security\x18\x0b \x01(\x0b\x32\x12.apipb.TtlSecurity\"\xc4\x01\n\x08PeerConf\x12\x15\n\rauth_password\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tlocal_asn\x18\x03 \x01(\r\x12\x18\n\x10neighbor_address\x18\x04 \x01(\t\x12\x10\n\x08peer_asn\x18\x05 \x01(\r\x12\x1d\n\x04type\x18\x07 \x01(\x0e\x32\x0f.apipb.PeerType\x12\x1a\n\x12neighbor_interface\x18\x0b \x01(\t\x12\x12\n\nadmin_down\x18\x0f \x01(\x08\"\xc7\x03\n\tPeerState\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tlocal_asn\x18\x03 \x01(\r\x12!\n\x08messages\x18\x04 \x01(\x0b\x32\x0f.apipb.Messages\x12\x18\n\x10neighbor_address\x18\x05 \x01(\t\x12\x10\n\x08peer_asn\x18\x06 \x01(\r\x12\x1d\n\x04type\x18\x08 \x01(\x0e\x32\x0f.apipb.PeerType\x12\x34\n\rsession_state\x18\r \x01(\x0e\x32\x1d.apipb.PeerState.SessionState\x12\x30\n\x0b\x61\x64min_state\x18\x0f \x01(\x0e\x32\x1b.apipb.PeerState.AdminState\x12\r\n\x05\x66lops\x18\x11 \x01(\r\x12\x11\n\trouter_id\x18\x14 \x01(\t\"n\n\x0cSessionState\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x08\n\x04IDLE\x10\x01\x12\x0b\n\x07\x43ONNECT\x10\x02\x12\n\n\x06\x41\x43TIVE\x10\x03\x12\x0c\n\x08OPENSENT\x10\x04\x12\x0f\n\x0bOPENCONFIRM\x10\x05\x12\x0f\n\x0b\x45STABLISHED\x10\x06\"*\n\nAdminState\x12\x06\n\x02UP\x10\x00\x12\x08\n\x04\x44OWN\x10\x01\x12\n\n\x06PFX_CT\x10\x02\"J\n\x08Messages\x12 \n\x08received\x18\x01 \x01(\x0b\x32\x0e.apipb.Message\x12\x1c\n\x04sent\x18\x02 \x01(\x0b\x32\x0e.apipb.Message\"\xb5\x01\n\x07Message\x12\x14\n\x0cnotification\x18\x01 \x01(\x04\x12\x0e\n\x06update\x18\x02 \x01(\x04\x12\x0c\n\x04open\x18\x03 \x01(\x04\x12\x11\n\tkeepalive\x18\x04 \x01(\x04\x12\x0f\n\x07refresh\x18\x05 \x01(\x04\x12\x11\n\tdiscarded\x18\x06 \x01(\x04\x12\r\n\x05total\x18\x07 \x01(\x04\x12\x17\n\x0fwithdraw_update\x18\x08 \x01(\x04\x12\x17\n\x0fwithdraw_prefix\x18\t \x01(\x04\"5\n\x0c\x45\x62gpMultihop\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x14\n\x0cmultihop_ttl\x18\x02 \x01(\r\"/\n\x0bTtlSecurity\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0f\n\x07ttl_min\x18\x02 \x01(\r\"T\n\x0eRouteReflector\x12\x1e\n\x16route_reflector_client\x18\x01 \x01(\x08\x12\"\n\x1aroute_reflector_cluster_id\x18\x02 \x01(\t\"P\n\x06Timers\x12#\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x13.apipb.TimersConfig\x12!\n\x05state\x18\x02 \x01(\x0b\x32\x12.apipb.TimersState\"T\n\x0cTimersConfig\x12\x15\n\rconnect_retry\x18\x01 \x01(\x04\x12\x11\n\thold_time\x18\x02 \x01(\x04\x12\x1a\n\x12keepalive_interval\x18\x03 \x01(\x04\"\x85\x01\n\x0bTimersState\x12\x1c\n\x14negotiated_hold_time\x18\x05 \x01(\x04\x12*\n\x06uptime\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64owntime\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\tTransport\x12\x15\n\rlocal_address\x18\x01 \x01(\t\x12\x12\n\nlocal_port\x18\x02 \x01(\r\x12\x14\n\x0cpassive_mode\x18\x04 \x01(\x08\x12\x16\n\x0eremote_address\x18\x05 \x01(\t\x12\x13\n\x0bremote_port\x18\x06 \x01(\r\"\x8a\x01\n\x07\x41\x66iSafi\x12\x35\n\x13mp_graceful_restart\x18\x01 \x01(\x0b\x32\x18.apipb.MpGracefulRestart\x12$\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x14.apipb.AfiSafiConfig\x12\"\n\x05state\x18\x03 \x01(\x0b\x32\x13.apipb.AfiSafiState\"\x9c\x01\n\x0fGracefulRestart\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x14\n\x0crestart_time\x18\x02 \x01(\r\x12\x13\n\x0bhelper_only\x18\x03 \x01(\x08\x12\x15\n\rdeferral_time\x18\x04 \x01(\r\x12\x1c\n\x14notification_enabled\x18\x05 \x01(\x08\x12\x18\n\x10local_restarting\x18\n \x01(\x08\"*\n\x17MpGracefulRestartConfig\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\"\x85\x01\n\x16MpGracefulRestartState\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08received\x18\x02 \x01(\x08\x12\x12\n\nadvertised\x18\x03 \x01(\x08\x12\x1b\n\x13\x65nd_of_rib_received\x18\x04 \x01(\x08\x12\x17\n\x0f\x65nd_of_rib_sent\x18\x05 \x01(\x08\"q\n\x11MpGracefulRestart\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1e.apipb.MpGracefulRestartConfig\x12,\n\x05state\x18\x02 \x01(\x0b\x32\x1d.apipb.MpGracefulRestartState\"?\n\rAfiSafiConfig\x12\x1d\n\x06\x66\x61mily\x18\x01 \x01(\x0b\x32\r.apipb.Family\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\"v\n\x0c\x41\x66iSafiState\x12\x1d\n\x06\x66\x61mily\x18\x01 \x01(\x0b\x32\r.apipb.Family\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\x10\n\x08received\x18\x03 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x04\x12\x12\n\nadvertised\x18\x05 \x01(\x04*&\n\x08PeerType\x12\x0c\n\x08INTERNAL\x10\x00\x12\x0c\n\x08\x45XTERNAL\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bgpctl.gobgp._proto.peer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PEERTYPE']._serialized_start=2222
-  _globals['_PEERTYPE']._serialized_end=2260
+  _globals['_PEERTYPE']._serialized_start=2782
+  _globals['_PEERTYPE']._serialized_end=2820
   _globals['_PEER']._serialized_start=109
-  _globals['_PEER']._serialized_end=416
-  _globals['_PEERCONF']._serialized_start=419
-  _globals['_PEERCONF']._serialized_end=615
-  _globals['_PEERSTATE']._serialized_start=618
-  _globals['_PEERSTATE']._serialized_end=1073
-  _globals['_PEERSTATE_SESSIONSTATE']._serialized_start=919
-  _globals['_PEERSTATE_SESSIONSTATE']._serialized_end=1029
-  _globals['_PEERSTATE_ADMINSTATE']._serialized_start=1031
-  _globals['_PEERSTATE_ADMINSTATE']._serialized_end=1073
-  _globals['_MESSAGES']._serialized_start=1075
-  _globals['_MESSAGES']._serialized_end=1149
-  _globals['_MESSAGE']._serialized_start=1152
-  _globals['_MESSAGE']._serialized_end=1333
-  _globals['_EBGPMULTIHOP']._serialized_start=1335
-  _globals['_EBGPMULTIHOP']._serialized_end=1388
-  _globals['_TTLSECURITY']._serialized_start=1390
-  _globals['_TTLSECURITY']._serialized_end=1437
-  _globals['_ROUTEREFLECTOR']._serialized_start=1439
-  _globals['_ROUTEREFLECTOR']._serialized_end=1523
-  _globals['_TIMERS']._serialized_start=1525
-  _globals['_TIMERS']._serialized_end=1605
-  _globals['_TIMERSCONFIG']._serialized_start=1607
-  _globals['_TIMERSCONFIG']._serialized_end=1691
-  _globals['_TIMERSSTATE']._serialized_start=1694
-  _globals['_TIMERSSTATE']._serialized_end=1827
-  _globals['_TRANSPORT']._serialized_start=1829
-  _globals['_TRANSPORT']._serialized_end=1950
-  _globals['_AFISAFI']._serialized_start=1952
-  _globals['_AFISAFI']._serialized_end=2035
-  _globals['_AFISAFICONFIG']._serialized_start=2037
-  _globals['_AFISAFICONFIG']._serialized_end=2100
-  _globals['_AFISAFISTATE']._serialized_start=2102
-  _globals['_AFISAFISTATE']._serialized_end=2220
+  _globals['_PEER']._serialized_end=466
+  _globals['_PEERCONF']._serialized_start=469
+  _globals['_PEERCONF']._serialized_end=665
+  _globals['_PEERSTATE']._serialized_start=668
+  _globals['_PEERSTATE']._serialized_end=1123
+  _globals['_PEERSTATE_SESSIONSTATE']._serialized_start=969
+  _globals['_PEERSTATE_SESSIONSTATE']._serialized_end=1079
+  _globals['_PEERSTATE_ADMINSTATE']._serialized_start=1081
+  _globals['_PEERSTATE_ADMINSTATE']._serialized_end=1123
+  _globals['_MESSAGES']._serialized_start=1125
+  _globals['_MESSAGES']._serialized_end=1199
+  _globals['_MESSAGE']._serialized_start=1202
+  _globals['_MESSAGE']._serialized_end=1383
+  _globals['_EBGPMULTIHOP']._serialized_start=1385
+  _globals['_EBGPMULTIHOP']._serialized_end=1438
+  _globals['_TTLSECURITY']._serialized_start=1440
+  _globals['_TTLSECURITY']._serialized_end=1487
+  _globals['_ROUTEREFLECTOR']._serialized_start=1489
+  _globals['_ROUTEREFLECTOR']._serialized_end=1573
+  _globals['_TIMERS']._serialized_start=1575
+  _globals['_TIMERS']._serialized_end=1655
+  _globals['_TIMERSCONFIG']._serialized_start=1657
+  _globals['_TIMERSCONFIG']._serialized_end=1741
+  _globals['_TIMERSSTATE']._serialized_start=1744
+  _globals['_TIMERSSTATE']._serialized_end=1877
+  _globals['_TRANSPORT']._serialized_start=1879
+  _globals['_TRANSPORT']._serialized_end=2000
+  _globals['_AFISAFI']._serialized_start=2003
+  _globals['_AFISAFI']._serialized_end=2141
+  _globals['_GRACEFULRESTART']._serialized_start=2144
+  _globals['_GRACEFULRESTART']._serialized_end=2300
+  _globals['_MPGRACEFULRESTARTCONFIG']._serialized_start=2302
+  _globals['_MPGRACEFULRESTARTCONFIG']._serialized_end=2344
+  _globals['_MPGRACEFULRESTARTSTATE']._serialized_start=2347
+  _globals['_MPGRACEFULRESTARTSTATE']._serialized_end=2480
+  _globals['_MPGRACEFULRESTART']._serialized_start=2482
+  _globals['_MPGRACEFULRESTART']._serialized_end=2595
+  _globals['_AFISAFICONFIG']._serialized_start=2597
+  _globals['_AFISAFICONFIG']._serialized_end=2660
+  _globals['_AFISAFISTATE']._serialized_start=2662
+  _globals['_AFISAFISTATE']._serialized_end=2780
 # @@protoc_insertion_point(module_scope)

@@ -50,11 +50,12 @@ class Peer(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     TIMERS_FIELD_NUMBER: _builtins.int
     TRANSPORT_FIELD_NUMBER: _builtins.int
+    GRACEFUL_RESTART_FIELD_NUMBER: _builtins.int
     AFI_SAFIS_FIELD_NUMBER: _builtins.int
     TTL_SECURITY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def conf(self) -> Global___PeerConf:
-        """1 (apply_policy), 8 (route_server) and 9 (graceful_restart) unused."""
+        """1 (apply_policy) and 8 (route_server) unused."""
 
     @_builtins.property
     def ebgp_multihop(self) -> Global___EbgpMultihop: ...
@@ -66,6 +67,8 @@ class Peer(_message.Message):
     def timers(self) -> Global___Timers: ...
     @_builtins.property
     def transport(self) -> Global___Transport: ...
+    @_builtins.property
+    def graceful_restart(self) -> Global___GracefulRestart: ...
     @_builtins.property
     def afi_safis(self) -> _containers.RepeatedCompositeFieldContainer[Global___AfiSafi]: ...
     @_builtins.property
@@ -79,12 +82,13 @@ class Peer(_message.Message):
         state: Global___PeerState | None = ...,
         timers: Global___Timers | None = ...,
         transport: Global___Transport | None = ...,
+        graceful_restart: Global___GracefulRestart | None = ...,
         afi_safis: _abc.Iterable[Global___AfiSafi] | None = ...,
         ttl_security: Global___TtlSecurity | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["conf", b"conf", "ebgp_multihop", b"ebgp_multihop", "route_reflector", b"route_reflector", "state", b"state", "timers", b"timers", "transport", b"transport", "ttl_security", b"ttl_security"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conf", b"conf", "ebgp_multihop", b"ebgp_multihop", "graceful_restart", b"graceful_restart", "route_reflector", b"route_reflector", "state", b"state", "timers", b"timers", "transport", b"transport", "ttl_security", b"ttl_security"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["afi_safis", b"afi_safis", "conf", b"conf", "ebgp_multihop", b"ebgp_multihop", "route_reflector", b"route_reflector", "state", b"state", "timers", b"timers", "transport", b"transport", "ttl_security", b"ttl_security"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["afi_safis", b"afi_safis", "conf", b"conf", "ebgp_multihop", b"ebgp_multihop", "graceful_restart", b"graceful_restart", "route_reflector", b"route_reflector", "state", b"state", "timers", b"timers", "transport", b"transport", "ttl_security", b"ttl_security"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -465,8 +469,11 @@ Global___Transport: _TypeAlias = Transport  # noqa: Y015
 class AfiSafi(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    MP_GRACEFUL_RESTART_FIELD_NUMBER: _builtins.int
     CONFIG_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def mp_graceful_restart(self) -> Global___MpGracefulRestart: ...
     @_builtins.property
     def config(self) -> Global___AfiSafiConfig: ...
     @_builtins.property
@@ -474,8 +481,121 @@ class AfiSafi(_message.Message):
     def __init__(
         self,
         *,
+        mp_graceful_restart: Global___MpGracefulRestart | None = ...,
         config: Global___AfiSafiConfig | None = ...,
         state: Global___AfiSafiState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "mp_graceful_restart", b"mp_graceful_restart", "state", b"state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "mp_graceful_restart", b"mp_graceful_restart", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AfiSafi: _TypeAlias = AfiSafi  # noqa: Y015
+
+@_typing.final
+class GracefulRestart(_message.Message):
+    """BGP graceful restart (RFC 4724). 6 (longlived_enabled), 7 (stale_routes_time),
+    8 (peer_restart_time), 9 (peer_restarting) and 11 (mode) unused.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    RESTART_TIME_FIELD_NUMBER: _builtins.int
+    HELPER_ONLY_FIELD_NUMBER: _builtins.int
+    DEFERRAL_TIME_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_ENABLED_FIELD_NUMBER: _builtins.int
+    LOCAL_RESTARTING_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    restart_time: _builtins.int
+    helper_only: _builtins.bool
+    deferral_time: _builtins.int
+    notification_enabled: _builtins.bool
+    local_restarting: _builtins.bool
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+        restart_time: _builtins.int = ...,
+        helper_only: _builtins.bool = ...,
+        deferral_time: _builtins.int = ...,
+        notification_enabled: _builtins.bool = ...,
+        local_restarting: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deferral_time", b"deferral_time", "enabled", b"enabled", "helper_only", b"helper_only", "local_restarting", b"local_restarting", "notification_enabled", b"notification_enabled", "restart_time", b"restart_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GracefulRestart: _TypeAlias = GracefulRestart  # noqa: Y015
+
+@_typing.final
+class MpGracefulRestartConfig(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MpGracefulRestartConfig: _TypeAlias = MpGracefulRestartConfig  # noqa: Y015
+
+@_typing.final
+class MpGracefulRestartState(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    ADVERTISED_FIELD_NUMBER: _builtins.int
+    END_OF_RIB_RECEIVED_FIELD_NUMBER: _builtins.int
+    END_OF_RIB_SENT_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    received: _builtins.bool
+    advertised: _builtins.bool
+    end_of_rib_received: _builtins.bool
+    end_of_rib_sent: _builtins.bool
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+        received: _builtins.bool = ...,
+        advertised: _builtins.bool = ...,
+        end_of_rib_received: _builtins.bool = ...,
+        end_of_rib_sent: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advertised", b"advertised", "enabled", b"enabled", "end_of_rib_received", b"end_of_rib_received", "end_of_rib_sent", b"end_of_rib_sent", "received", b"received"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MpGracefulRestartState: _TypeAlias = MpGracefulRestartState  # noqa: Y015
+
+@_typing.final
+class MpGracefulRestart(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFIG_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def config(self) -> Global___MpGracefulRestartConfig: ...
+    @_builtins.property
+    def state(self) -> Global___MpGracefulRestartState: ...
+    def __init__(
+        self,
+        *,
+        config: Global___MpGracefulRestartConfig | None = ...,
+        state: Global___MpGracefulRestartState | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -483,7 +603,7 @@ class AfiSafi(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___AfiSafi: _TypeAlias = AfiSafi  # noqa: Y015
+Global___MpGracefulRestart: _TypeAlias = MpGracefulRestart  # noqa: Y015
 
 @_typing.final
 class AfiSafiConfig(_message.Message):

@@ -27,6 +27,7 @@ import pytest
 
 from bgpctl.runtime.client.interfaces import LEASES
 from bgpctl.runtime.client.kube import KubeClient
+from bgpctl.testing.rbac import grant_lease
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -95,6 +96,7 @@ async def record_lease(client: KubeClient, name: str, out: list[Observation]) ->
 async def cluster(control_plane) -> AsyncIterator[Any]:
     """Yields (spawn, history, name); kills every candidate and stops the watch at exit."""
     name = f"le-{uuid.uuid4().hex[:8]}"
+    grant_lease(control_plane, NAMESPACE, name)
     history: list[Observation] = []
     candidates: list[Candidate] = []
     readers: list[asyncio.Task[None]] = []

@@ -27,6 +27,7 @@ from bgpctl.runtime.leaderelection import (
 )
 from bgpctl.runtime.leaderelection.leaselock import LeaseLock
 from bgpctl.runtime.recorder import EventRecorder
+from bgpctl.testing.rbac import grant_lease
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 NAMESPACE = "bgp-system"
@@ -51,6 +52,7 @@ async def open_lock(
 
 async def test_lock_operations_on_a_real_lease(control_plane) -> None:
     name = lease_name()
+    grant_lease(control_plane, NAMESPACE, name)
     client = await KubeClient.from_kubeconfig(control_plane.controller_kubeconfig)
     recorder = EventRecorder(client, component="bgpctl")
     first = await open_lock(control_plane, name, "first", recorder)
@@ -91,6 +93,7 @@ async def test_lock_operations_on_a_real_lease(control_plane) -> None:
 async def test_two_electors_on_one_lease(control_plane) -> None:
     """One leads, the other stands by; a release hands over at the standby's next try."""
     name = lease_name()
+    grant_lease(control_plane, NAMESPACE, name)
     leading: dict[str, asyncio.Event] = {"a": asyncio.Event(), "b": asyncio.Event()}
 
     def elector(lock: LeaseLock) -> LeaderElector:
