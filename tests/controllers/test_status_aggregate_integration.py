@@ -41,8 +41,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, what: str) -> None
 @contextlib.asynccontextmanager
 async def aggregator(plane: ControlPlane, lease: str) -> AsyncIterator[KubeClient]:
     kube = await KubeClient.from_kubeconfig(plane.controller_kubeconfig, user_agent="bgpctl/t")
+    # A Lease of its own (not the agents'), so as admin: the controller's Role may
+    # touch only the Lease bgpctl-peering.
     lock = await LeaseLock.from_kubeconfig(
-        plane.controller_kubeconfig, namespace="bgp-system", name=lease, identity="agg-test"
+        plane.admin_kubeconfig, namespace="bgp-system", name=lease, identity="agg-test"
     )
     async with kube, lock:
         manager = Manager(

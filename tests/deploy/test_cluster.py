@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ import yaml
 
 from bgpctl.envtest import ControlPlane
 from bgpctl.envtest.binaries import ensure_chainsaw
-from bgpctl.testing.frr import FRR, FRRNeighbor
+from bgpctl.testing.frr import FRR, FRRNeighbor, bgpd_config
 from bgpctl.testing.netns import Lab
 from bgpctl.testing.node import Node, image_archives
 
@@ -187,9 +188,10 @@ def test_the_agent_peers_with_frr_and_programs_the_kernel(
             subprocess.run(["ip", "link", "set", root_if, "up"], check=True)
             ns.add_address(frr_if, f"{FRR_ADDRESS}/30")
             ns.ip("link", "set", frr_if, "up")
-            frr = FRR(
-                ns, FRR_AS, FRR_ADDRESS, [FRRNeighbor(NODE_ADDRESS, NODE_AS, 1790)], [FRR_PREFIX]
+            config = bgpd_config(
+                FRR_AS, FRR_ADDRESS, [FRRNeighbor(NODE_ADDRESS, NODE_AS, 1790)], (FRR_PREFIX,)
             )
+            frr = FRR(ns, Path(tempfile.mkdtemp(prefix="bgpt-frr-")), config)
             frr.start()
             try:
                 _peer(plane, node, frr)

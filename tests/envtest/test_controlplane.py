@@ -25,6 +25,8 @@ pytestmark = pytest.mark.integration
         ("watch", "bgpendpoints.bgp.miloapis.com", None, True),
         ("watch", "bgpadvertisements.bgp.miloapis.com", None, True),
         ("list", "bgproutepolicies.bgp.miloapis.com", None, True),
+        ("get", "bgpendpoints.bgp.miloapis.com", None, True),
+        ("get", "bgpconfigurations.bgp.miloapis.com", None, True),
         ("create", "bgpsessions.bgp.miloapis.com", None, True),
         ("patch", "bgpsessions.bgp.miloapis.com", None, True),
         ("delete", "bgpsessions.bgp.miloapis.com", None, True),

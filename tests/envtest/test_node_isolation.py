@@ -169,29 +169,35 @@ def test_a_node_writes_its_own_entries_and_nothing_of_another_node(isolated: Con
     code, body = _merge_finalizers(plane, token_a, "a-b", both)
     assert code == 200, body.get("message")
 
-    # Denied: node-a rewriting node-b's entry, or removing / adding node-b's finalizer.
+    # Denied: node-a rewriting node-b's entry, or adding a finalizer of another node.
     forged = {**entry_b, "state": "Idle", "configured": False}
     code, body = _apply_status(
         plane, token_a, "bgpsessions", "a-b", "BGPSession", {"endpoints": [forged]}
     )
     assert code in (403, 422), body
     assert "node node-a may change only its own status entry" in body["message"]
-    code, body = _merge_finalizers(plane, token_a, "a-b", ["bgp.miloapis.com/session-node-a"])
+    code, body = _merge_finalizers(plane, token_a, "a-b", [*both, "bgp.miloapis.com/session-c"])
     assert code in (403, 422), body
     assert "only its own finalizer" in body["message"]
 
-    # Denied: erasing node-b's entry of a configuration's status.nodes[].
+    # Denied: changing node-b's entry of a configuration's status.nodes[], or adding one
+    # for another node.
     code, body = _apply_status(
         plane, token_b, "bgpconfigurations", "default", "BGPConfiguration",
         {"nodes": [{"node": "node-b", "ready": True}]},
     )  # fmt: skip
     assert code == 200, body.get("message")
-    code, body = _request(
-        plane, token_a, "PATCH", f"{GROUP}/bgpconfigurations/default/status",
-        {"status": {"nodes": [{"node": "node-a", "ready": True}]}},
-        "application/merge-patch+json",
-    )  # fmt: skip
-    assert code in (403, 422), body
+    for nodes in (
+        [{"node": "node-a", "ready": True}, {"node": "node-b", "ready": False}],
+        [{"node": "node-a", "ready": True}, {"node": "node-b", "ready": True},
+         {"node": "node-c", "ready": True}],
+    ):  # fmt: skip
+        code, body = _request(
+            plane, token_a, "PATCH", f"{GROUP}/bgpconfigurations/default/status",
+            {"status": {"nodes": nodes}}, "application/merge-patch+json",
+        )  # fmt: skip
+        assert code in (403, 422), body
+        assert "may change only its own status entry" in body["message"]
     code, body = _apply_status(
         plane, token_a, "bgpconfigurations", "default", "BGPConfiguration",
         {"nodes": [{"node": "node-a", "ready": True}]},
@@ -207,6 +213,18 @@ def test_a_node_writes_its_own_entries_and_nothing_of_another_node(isolated: Con
     }
     raw = json.loads(plane.kubectl("get", "bgpconfiguration", "default", "-o", "json").stdout)
     assert {e["node"] for e in raw["status"]["nodes"]} == {"node-a", "node-b"}
+
+    # Allowed: what the leader does after node-b is gone — removing its finalizer and
+    # its status entries (merge patches, as GoneEndpointReconciler writes them).
+    code, body = _merge_finalizers(plane, token_a, "a-b", ["bgp.miloapis.com/session-node-a"])
+    assert code == 200, body.get("message")
+    code, body = _request(
+        plane, token_a, "PATCH", f"{GROUP}/bgpconfigurations/default/status",
+        {"status": {"nodes": [e for e in raw["status"]["nodes"] if e["node"] == "node-a"]}},
+        "application/merge-patch+json",
+    )  # fmt: skip
+    assert code == 200, body.get("message")
+    assert {e["node"] for e in body["status"]["nodes"]} == {"node-a"}
 
 
 def test_a_token_without_a_node_is_denied(isolated: ControlPlane) -> None:
