@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bgpctl.cli.operator import OperatorOptions, run_operator
 from bgpctl.cli.run import RunOptions, run_node_agent
 from bgpctl.envtest import ControlPlane
 from bgpctl.gobgp.client import GoBGPClient
@@ -68,6 +69,25 @@ async def in_process_agent(
     task = asyncio.create_task(run_node_agent(run, gobgp=gobgp_client(target)))
     try:
         yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def in_process_operator(plane: ControlPlane, identity: str) -> AsyncIterator[None]:
+    """``bgp operator`` as a task of this process, under the controller's RBAC identity."""
+    options = OperatorOptions(
+        kubeconfig=str(plane.controller_kubeconfig),
+        metrics_addr="",
+        health_addr="",
+        handle_signals=False,
+        identity=identity,
+    )
+    task = asyncio.create_task(run_operator(options))
+    try:
+        yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

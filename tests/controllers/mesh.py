@@ -31,7 +31,7 @@ from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import ResourceType
 from bgpctl.runtime.client.kube import KubeClient
 from bgpctl.testing.netns import GoBGPD, Lab, Netns
-from tests.controllers.harness import gobgp_client, in_process_agent, obj
+from tests.controllers.harness import gobgp_client, in_process_agent, in_process_operator, obj
 
 ASN = 65000
 PROTOCOL = 196
@@ -165,14 +165,17 @@ async def mesh(plane: ControlPlane, labels: dict[str, dict[str, str]]) -> AsyncI
                             "keepaliveTime": 3,
                         }
                         await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, f"{x}-{y}-{tag}", spec))
+                # The operator layout: the operator runs the cluster-wide controllers, the
+                # agents cache only what concerns their node (tests/controllers/drill.py
+                # runs the all-in-one layout).
+                await stack.enter_async_context(in_process_operator(plane, f"operator-{tag}"))
                 for node in nodes.values():
                     task = await stack.enter_async_context(
                         in_process_agent(
                             plane,
                             node.name,
                             node.daemon.target,
-                            # One agent wins the Lease and runs the cluster-wide controllers.
-                            leader_elect=True,
+                            cluster_controllers=False,
                             fib_netns=node.ns.name,
                         )
                     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bgpctl.cli.operator import OperatorOptions, run_operator
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
@@ -90,6 +91,21 @@ async def test_two_replicas_one_leader_and_takeover(
     plane.kubectl(
         "apply", "--server-side", "--dry-run=server", "-k", str(REPO / "manifests" / "operator")
     )
+    # The operator layout: the agents leave the cluster-wide controllers to the operator,
+    # which has an account of its own (node isolation does not apply to it).
+    docs = list(
+        yaml.safe_load_all(plane.kubectl("kustomize", str(REPO / "manifests" / "operator")).stdout)
+    )
+    kinds = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    agent = next(
+        c
+        for c in kinds[("DaemonSet", "bgpctl")]["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "agent"
+    )
+    assert "--no-cluster-controllers" in agent["args"]
+    operator = kinds[("Deployment", "bgpctl-operator")]["spec"]["template"]["spec"]
+    assert operator["serviceAccountName"] == "bgpctl-operator"
+    assert ("ServiceAccount", "bgpctl-operator") in kinds
 
 
 async def _equals(value: Any, expected: int) -> bool:

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.integration
         ("list", "bgproutepolicies.bgp.miloapis.com", None, True),
         ("get", "bgpendpoints.bgp.miloapis.com", None, True),
         ("get", "bgpconfigurations.bgp.miloapis.com", None, True),
+        ("get", "bgpsessions.bgp.miloapis.com", None, True),
+        ("get", "bgppeeringpolicies.bgp.miloapis.com", None, False),
         ("create", "bgpsessions.bgp.miloapis.com", None, True),
         ("patch", "bgpsessions.bgp.miloapis.com", None, True),
         ("delete", "bgpsessions.bgp.miloapis.com", None, True),
@@ -43,7 +45,6 @@ pytestmark = pytest.mark.integration
         ("get", "leases.coordination.k8s.io/bgpctl-peering", "bgp-system", True),
         ("update", "leases.coordination.k8s.io/bgpctl-peering", "bgp-system", True),
         # not granted: no code path needs them
-        ("get", "bgpsessions.bgp.miloapis.com", None, False),
         ("update", "bgpsessions.bgp.miloapis.com", None, False),
         ("update", "bgpsessions.bgp.miloapis.com:status", None, False),
         ("patch", "bgpendpoints.bgp.miloapis.com:status", None, False),
