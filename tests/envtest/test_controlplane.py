@@ -44,6 +44,9 @@ pytestmark = pytest.mark.integration
         ("update", "leases.coordination.k8s.io/bgpctl-peering", "bgp-system", True),
         # not granted: no code path needs them
         ("get", "bgpsessions.bgp.miloapis.com", None, False),
+        ("get", "bgppeeringpolicies.bgp.miloapis.com", None, False),
+        ("get", "bgpadvertisements.bgp.miloapis.com", None, False),
+        ("get", "bgproutepolicies.bgp.miloapis.com", None, False),
         ("update", "bgpsessions.bgp.miloapis.com", None, False),
         ("update", "bgpsessions.bgp.miloapis.com:status", None, False),
         ("patch", "bgpendpoints.bgp.miloapis.com:status", None, False),
