@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -66,14 +67,17 @@ def find_binaries() -> Binaries | None:
     return found if all(p.is_file() and os.access(p, os.X_OK) for p in paths) else None
 
 
-def _k8s_module(src: Path) -> None:
+def _k8s_module(
+    src: Path, *, module: str = "k8sbin", commands: Iterable[str] = K8S_COMMANDS
+) -> None:
+    """A Go module that builds ``commands`` of k8s.io/kubernetes (staging modules pinned)."""
     src.mkdir(parents=True, exist_ok=True)
     replaces = "\n".join(f"\tk8s.io/{m} => k8s.io/{m} {STAGING_VERSION}" for m in STAGING_MODULES)
     (src / "go.mod").write_text(
-        "module bgpctl.local/k8sbin\n\ngo 1.26.0\n\n"
+        f"module bgpctl.local/{module}\n\ngo 1.26.0\n\n"
         f"require k8s.io/kubernetes {KUBERNETES_VERSION}\n\nreplace (\n{replaces}\n)\n"
     )
-    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in K8S_COMMANDS)
+    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in commands)
     (src / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
 
 
@@ -211,17 +215,6 @@ def find_node_binaries() -> NodeBinaries | None:
     return _node_binaries() if ok else None
 
 
-def _k8s_node_module(src: Path) -> None:
-    src.mkdir(parents=True, exist_ok=True)
-    replaces = "\n".join(f"\tk8s.io/{m} => k8s.io/{m} {STAGING_VERSION}" for m in STAGING_MODULES)
-    (src / "go.mod").write_text(
-        "module bgpctl.local/k8snodebin\n\ngo 1.26.0\n\n"
-        f"require k8s.io/kubernetes {KUBERNETES_VERSION}\n\nreplace (\n{replaces}\n)\n"
-    )
-    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in NODE_COMMANDS)
-    (src / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
-
-
 def ensure_node_binaries(out: TextIO = sys.stderr) -> NodeBinaries:
     """Return kubelet, kube-scheduler, containerd and ctr, building what is missing.
 
@@ -240,7 +233,7 @@ def ensure_node_binaries(out: TextIO = sys.stderr) -> NodeBinaries:
     target.mkdir(parents=True, exist_ok=True)
     if not all((target / c).exists() for c in NODE_COMMANDS):
         src = cache_root() / "src" / f"k8s-node-{KUBERNETES_VERSION}"
-        _k8s_node_module(src)
+        _k8s_module(src, module="k8snodebin", commands=NODE_COMMANDS)
         _run(["go", "mod", "tidy"], src, "kubelet go mod tidy", out)
         pkgs = [f"k8s.io/kubernetes/cmd/{c}" for c in NODE_COMMANDS]
         _run(["go", "build", "-o", str(target) + "/", *pkgs], src, "kubelet build", out)

@@ -212,19 +212,32 @@ def _kernel_route() -> str:
     ).stdout.strip()  # fmt: skip
 
 
-def _peer(plane: ControlPlane, node: Node, frr: FRR) -> None:
+def _apply_session(
+    plane: ControlPlane,
+    node_address: str,
+    node_labels: dict[str, str],
+    peer: str,
+    peer_address: str,
+    peer_as: int,
+) -> None:
+    """The node's endpoint, an external peer on port 179, and session node-<peer>."""
     objects = [
         {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPEndpoint",
-         "metadata": {"name": NODE}, "spec": {"address": NODE_ADDRESS, "asNumber": NODE_AS}},
+         "metadata": {"name": NODE, "labels": node_labels},
+         "spec": {"address": node_address, "asNumber": NODE_AS}},
         {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPEndpoint",
-         "metadata": {"name": "frr"},
-         "spec": {"address": FRR_ADDRESS, "asNumber": FRR_AS, "port": 179}},
+         "metadata": {"name": peer},
+         "spec": {"address": peer_address, "asNumber": peer_as, "port": 179}},
         {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPSession",
-         "metadata": {"name": "node-frr"},
-         "spec": {"localEndpoint": NODE, "remoteEndpoint": "frr",
+         "metadata": {"name": f"node-{peer}"},
+         "spec": {"localEndpoint": NODE, "remoteEndpoint": peer,
                   "holdTime": 9, "keepaliveTime": 3}},
     ]  # fmt: skip
     plane.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(objects))
+
+
+def _peer(plane: ControlPlane, node: Node, frr: FRR) -> None:
+    _apply_session(plane, NODE_ADDRESS, {}, "frr", FRR_ADDRESS, FRR_AS)
 
     pod = _pod(plane)
     assert pod is not None
@@ -290,19 +303,9 @@ def test_chainsaw_node_scenarios_against_the_daemonset(
                 [*gobgp, "neighbor", "add", PEER_NODE_ADDRESS, "as", str(NODE_AS)],
                 check=True, capture_output=True,
             )  # fmt: skip
-            objects = [
-                {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPEndpoint",
-                 "metadata": {"name": NODE, "labels": {"role": "origin"}},
-                 "spec": {"address": PEER_NODE_ADDRESS, "asNumber": NODE_AS}},
-                {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPEndpoint",
-                 "metadata": {"name": "peer"},
-                 "spec": {"address": PEER_ADDRESS, "asNumber": PEER_AS, "port": 179}},
-                {"apiVersion": "bgp.miloapis.com/v1alpha1", "kind": "BGPSession",
-                 "metadata": {"name": "node-peer"},
-                 "spec": {"localEndpoint": NODE, "remoteEndpoint": "peer",
-                          "holdTime": 9, "keepaliveTime": 3}},
-            ]  # fmt: skip
-            plane.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(objects))
+            _apply_session(
+                plane, PEER_NODE_ADDRESS, {"role": "origin"}, "peer", PEER_ADDRESS, PEER_AS
+            )
             pod = _pod(plane)
             assert pod is not None
 

@@ -45,6 +45,8 @@ pytestmark = pytest.mark.integration
         ("get", "leases.coordination.k8s.io/bgpctl-peering", "bgp-system", True),
         ("update", "leases.coordination.k8s.io/bgpctl-peering", "bgp-system", True),
         # not granted: no code path needs them
+        ("get", "bgpadvertisements.bgp.miloapis.com", None, False),
+        ("get", "bgproutepolicies.bgp.miloapis.com", None, False),
         ("update", "bgpsessions.bgp.miloapis.com", None, False),
         ("update", "bgpsessions.bgp.miloapis.com:status", None, False),
         ("patch", "bgpendpoints.bgp.miloapis.com:status", None, False),
