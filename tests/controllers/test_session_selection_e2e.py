@@ -21,7 +21,7 @@ from bgpctl.envtest import ControlPlane
 from bgpctl.runtime.client.errors import NotFound
 from bgpctl.runtime.client.interfaces import LEASES, PatchType
 from bgpctl.testing.netns import remove_stale
-from tests.controllers.mesh import Node, mesh
+from tests.controllers.mesh import Mesh, Node, mesh
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -41,6 +41,14 @@ async def _tagged(node: Node, session: str) -> list[str]:
     ]
 
 
+async def _gone(m: Mesh, name: str) -> bool:
+    try:
+        await m.admin.get(BGP_SESSIONS, name)
+    except NotFound:
+        return True
+    return False
+
+
 async def test_session_leaving_a_nodes_selection_is_cleaned_up_there(
     control_plane: ControlPlane,
 ) -> None:
@@ -48,6 +56,10 @@ async def test_session_leaving_a_nodes_selection_is_cleaned_up_there(
         a, b, c = m.nodes["a"], m.nodes["b"], m.nodes["c"]
         name = m.name("a-b")
         assert await _tagged(b, name) == [a.address]
+        # a-c goes first: two sessions between the same pair are a conflict that the
+        # older one wins (docs/node-agent.md), and this test is about a-b becoming a-c.
+        await m.admin.delete(BGP_SESSIONS, m.name("a-c"))
+        await m.wait("a-c deleted", lambda: _gone(m, m.name("a-c")))
         await m.admin.patch(
             BGP_SESSIONS, name, {"spec": {"remoteEndpoint": c.name}}, patch_type=PatchType.MERGE
         )
