@@ -29,6 +29,7 @@ import yaml
 from bgpctl.envtest import ControlPlane
 from bgpctl.envtest.binaries import ensure_chainsaw
 from bgpctl.testing.frr import FRR, FRRNeighbor, bgpd_config
+from bgpctl.testing.hostlan import HostLan
 from bgpctl.testing.netns import Lab
 from bgpctl.testing.node import Node, image_archives
 
@@ -261,86 +262,112 @@ def _peer(plane: ControlPlane, node: Node, frr: FRR) -> None:
     assert entry["ready"] is True and entry["routerID"] == NODE_ADDRESS
 
 
-PEER_NODE_ADDRESS, PEER_ADDRESS, PEER_AS = "2001:db8:11::1", "2001:db8:11::2", 64514
+LAN_NODE = "2001:db8:11::1/64"
+EBGP_AS, CLUSTER_ID = 64514, "198.51.100.250"
 SUITES = REPO / "chainsaw"
 
 
+@pytest.fixture(scope="module")
+def lan(cluster: tuple[ControlPlane, Node]) -> Iterator[HostLan]:
+    """The node's LAN with three routers of the test's own: ``ebgp`` (AS 64514) and two
+    iBGP routers in the node's AS, ``ibgp-a`` and ``ibgp-b``, each announcing a /48."""
+    with Lab() as lab, HostLan(lab, LAN_NODE) as lan:
+        lan.router(
+            "ebgp",
+            "2001:db8:11::2",
+            asn=EBGP_AS,
+            node_asn=NODE_AS,
+            router_id="198.51.100.2",
+            originate=("2001:db8:eb::/48",),
+        )
+        lan.router(
+            "ibgp-a",
+            "2001:db8:11::3",
+            asn=NODE_AS,
+            node_asn=NODE_AS,
+            router_id="198.51.100.3",
+            originate=("2001:db8:aa::/48",),
+        )
+        lan.router("ibgp-b", "2001:db8:11::4", asn=NODE_AS, node_asn=NODE_AS,
+                   router_id="198.51.100.4", originate=("2001:db8:bb::/48",))  # fmt: skip
+        yield lan
+
+
+def _gobgpd_target(node: Node, pod: dict[str, Any]) -> str:
+    """The node's gobgpd API: the unix socket in the pod's emptyDir, seen from the host."""
+    volume = "volumes/kubernetes.io~empty-dir/gobgp-api/api.sock"
+    return f"unix://{node.workdir}/kubelet/pods/{pod['metadata']['uid']}/{volume}"
+
+
+def _chainsaw(
+    plane: ControlPlane, suite: str, values: dict[str, Any] | None = None, tmp: Path | None = None
+) -> str:
+    """Run one chainsaw suite (with ``values``, written to ``tmp``); its output, after
+    asserting that it passed."""
+    args = []
+    if values is not None and tmp is not None:
+        (tmp / "values.yaml").write_text(yaml.safe_dump(values))
+        args = ["--values", str(tmp / "values.yaml"), "--namespace", "default"]
+    proc = subprocess.run(
+        [str(ensure_chainsaw()), "test", "--config", str(SUITES / "config.yaml"),
+         "--test-dir", str(SUITES / suite), *args, "--no-color"],
+        env=plane.env(), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    tail = proc.stdout[-8000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, tail
+    assert "Failed  tests 0" in proc.stdout, tail
+    return proc.stdout
+
+
 def test_chainsaw_node_scenarios_against_the_daemonset(
-    cluster: tuple[ControlPlane, Node], tmp_path: Path
+    cluster: tuple[ControlPlane, Node], lan: HostLan, tmp_path: Path
 ) -> None:
     """chainsaw/cluster (system readiness) and chainsaw/nodes (advertisement, route
     policy) with the DaemonSet's agent as the origin.
 
-    The peer whose RIB the scenarios read is a gobgpd in a namespace of the test's own,
-    in eBGP with the node over IPv6 documentation addresses.
+    The peer whose RIB the scenarios read is the LAN's eBGP router.
     """
     plane, node = cluster
-    _wait("the DaemonSet pod Ready", lambda: _ready(plane), 180, node.logs)
-    chainsaw = ensure_chainsaw()
-    with Lab() as lab:
-        ns = lab.netns("peer")
-        root_if = f"bgpc{lab.run_id[-4:]}"
-        subprocess.run(
-            ["ip", "link", "add", root_if, "type", "veth", "peer", "eth0", "netns", ns.name],
-            check=True,
-        )
-        try:
-            subprocess.run(
-                ["ip", "addr", "add", f"{PEER_NODE_ADDRESS}/64", "dev", root_if, "nodad"],
-                check=True,
-            )
-            subprocess.run(["ip", "link", "set", root_if, "up"], check=True)
-            ns.add_address("eth0", f"{PEER_ADDRESS}/64")
-            ns.ip("link", "set", "eth0", "up")
-            peer = lab.gobgpd(ns)
-            gobgp = ["gobgp", "--target", peer.target]
-            subprocess.run(
-                [*gobgp, "global", "as", str(PEER_AS), "router-id", "198.51.100.9",
-                 "listen-port", "179"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            subprocess.run(
-                [*gobgp, "neighbor", "add", PEER_NODE_ADDRESS, "as", str(NODE_AS)],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            _apply_session(
-                plane, PEER_NODE_ADDRESS, {"role": "origin"}, "peer", PEER_ADDRESS, PEER_AS
-            )
-            pod = _pod(plane)
-            assert pod is not None
+    pod = _wait("the DaemonSet pod Ready", lambda: _ready(plane), 180, node.logs)
+    peer = next(r for r in lan.routers if r.name == "ebgp")
+    try:
+        _apply_session(plane, lan.node_address, {"role": "origin"}, "peer", peer.address, peer.asn)
+        _wait(
+            "the peer gobgpd Established with the node",
+            lambda: peer.established_with(lan.node_address), 120,
+            lambda: peer.gobgpd.log_tail() + "\n"
+            + node.container_log("bgp-system", pod["metadata"]["name"], "gobgpd")[-3000:],
+        )  # fmt: skip
+        router_id = json.loads(
+            plane.kubectl("get", "bgpconfiguration", "default", "-o", "json").stdout
+        )["status"]["nodes"][0]["routerID"]
+        values = {"origin": NODE, "peerTarget": peer.gobgpd.target, "nodes": 1,
+                  "routerID": router_id}  # fmt: skip
+        assert "Passed  tests 1" in _chainsaw(plane, "cluster", values, tmp_path)
+        assert "Passed  tests 2" in _chainsaw(plane, "nodes", values, tmp_path)
+    finally:
+        for kind in ("bgpsession/node-peer", "bgpendpoint/peer", f"bgpendpoint/{NODE}"):
+            plane.kubectl("delete", kind, "--ignore-not-found")
 
-            def established() -> bool:
-                out = subprocess.run(
-                    [*gobgp, "neighbor", PEER_NODE_ADDRESS],
-                    capture_output=True, text=True, check=False,
-                ).stdout  # fmt: skip
-                return "bgp state = established" in out.lower()
 
-            _wait(
-                "the peer gobgpd Established with the node", established, 120,
-                lambda: peer.log_tail() + "\n"
-                + node.container_log("bgp-system", pod["metadata"]["name"], "gobgpd")[-3000:],
-            )  # fmt: skip
-            router_id = json.loads(
-                plane.kubectl("get", "bgpconfiguration", "default", "-o", "json").stdout
-            )["status"]["nodes"][0]["routerID"]
-            values = {"origin": NODE, "peerTarget": peer.target, "nodes": 1, "routerID": router_id}
-            (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
-            for suite, count in (("cluster", 1), ("nodes", 2)):
-                proc = subprocess.run(
-                    [str(chainsaw), "test", "--config", str(SUITES / "config.yaml"),
-                     "--test-dir", str(SUITES / suite), "--values", str(tmp_path / "values.yaml"),
-                     "--namespace", "default", "--no-color"],
-                    env=plane.env(), capture_output=True, text=True, timeout=300, check=False,
-                )  # fmt: skip
-                tail = proc.stdout[-6000:] + proc.stderr[-2000:]
-                assert proc.returncode == 0, tail
-                assert f"Passed  tests {count}" in proc.stdout, tail
-                assert "Failed  tests 0" in proc.stdout, tail
-        finally:
-            for kind in ("bgpsession/node-peer", "bgpendpoint/peer", f"bgpendpoint/{NODE}"):
-                plane.kubectl("delete", kind, "--ignore-not-found", "--wait=false")
-            subprocess.run(["ip", "link", "del", root_if], check=False)
+def test_chainsaw_peer_scenarios_against_the_daemonset(
+    cluster: tuple[ControlPlane, Node], lan: HostLan, tmp_path: Path
+) -> None:
+    """chainsaw/peers: peering (mesh), session lifecycle, route reflector and eBGP, with
+    the DaemonSet's agent and the LAN's routers as the endpoints. Each scenario creates
+    (and removes) the node's own endpoint, as the Go original's do."""
+    plane, node = cluster
+    pod = _wait("the DaemonSet pod Ready", lambda: _ready(plane), 180, node.logs)
+    routers = {r.name: r for r in lan.routers}
+    values = {
+        "origin": NODE, "nodeAddress": lan.node_address, "nodeAS": NODE_AS,
+        "nodeTarget": _gobgpd_target(node, pod), "clusterID": CLUSTER_ID,
+        "ebgp": routers["ebgp"].address, "ebgpAS": EBGP_AS,
+        "ebgpTarget": routers["ebgp"].gobgpd.target,
+        "ibgpA": routers["ibgp-a"].address, "ibgpATarget": routers["ibgp-a"].gobgpd.target,
+        "ibgpB": routers["ibgp-b"].address, "ibgpBTarget": routers["ibgp-b"].gobgpd.target,
+    }  # fmt: skip
+    assert "Passed  tests 4" in _chainsaw(plane, "peers", values, tmp_path)
 
 
 @pytest.mark.parametrize("suite", ["api-admission", "api-defaults"])
@@ -348,12 +375,4 @@ def test_chainsaw_api_scenarios_on_the_cluster(
     cluster: tuple[ControlPlane, Node], suite: str
 ) -> None:
     """The API-only suites on the cluster that runs the DaemonSet (CRDs from -k default)."""
-    plane, _ = cluster
-    proc = subprocess.run(
-        [str(ensure_chainsaw()), "test", "--config", str(SUITES / "config.yaml"),
-         "--test-dir", str(SUITES / suite), "--no-color"],
-        env=plane.env(), capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    tail = proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert proc.returncode == 0, tail
-    assert "Failed  tests 0" in proc.stdout, tail
+    _chainsaw(cluster[0], suite)
