@@ -29,3 +29,19 @@ def test_importing_the_client_skips_the_generated_apis_and_models() -> None:
     assert exports == (
         "kubernetes_asyncio.client.api_client kubernetes_asyncio.client.configuration"
     )
+
+
+NETLINK_PROBE = """
+import sys
+import bgpctl.routesync.netlink
+loaded = {m for m in sys.modules if m.startswith("pyroute2")}
+print(" ".join(sorted(loaded & {"pyroute2.ndb", "pyroute2.ipdb", "pyroute2.netlink.nl80211",
+                                "pyroute2.iproute.linux"})))
+"""
+
+
+def test_the_route_table_skips_the_netlink_families_it_does_not_use() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", NETLINK_PROBE], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert out == ["pyroute2.iproute.linux"]
