@@ -44,6 +44,8 @@ from bgpctl.controllers.resources import (  # noqa: E402
     BGP_ROUTE_POLICIES,
     BGP_SESSIONS,
 )
+from bgpctl.controllers.sessioncause import CONNECT_QUIET  # noqa: E402
+from bgpctl.controllers.sessionstatus import POLL_INTERVAL  # noqa: E402
 from bgpctl.envtest import ControlPlane  # noqa: E402
 from bgpctl.runtime.client.kube import KubeClient  # noqa: E402
 from bgpctl.runtime.fanout import run_bounded  # noqa: E402
@@ -191,7 +193,11 @@ async def main(sizes: list[int]) -> None:
                     )
                 await poll(lambda f=first, s=size: converged(admin, range(f, s)))
                 convergence = time.perf_counter() - start
-                await asyncio.sleep(10)
+                # The simulated peers never answer: each session's entry gets its
+                # "cannot connect" lastError once, CONNECT_QUIET after the neighbor was
+                # added and at the next poll. That one write per session is a change;
+                # the steady-state window starts after it.
+                await asyncio.sleep(CONNECT_QUIET + 2 * POLL_INTERVAL)
                 steady_rps, steady_writes = await window(plane, 30)
                 steady_rps -= base_rps
                 steady_writes -= base_writes

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bgpctl.envtest.versions import cache_root
+
 MODULE = "github.com/osrg/gobgp/v3"
 DEFAULT_VERSION = "v3.37.0"
 """The newest GoBGP v3 release served by the module proxy here; pinned on purpose."""
@@ -42,9 +44,12 @@ class GoBGPBinaries:
 
 
 def default_cache_root() -> Path:
-    """``$XDG_CACHE_HOME/bgpctl/gobgp`` (``~/.cache/bgpctl/gobgp`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bgpctl" / "gobgp"
+    """``gobgp/`` in the project's one cache directory.
+
+    That is ``bgpctl.envtest.versions.cache_root()`` (``$BGPCTL_CACHE``, else
+    ``~/.cache/bgpctl``), where ``make image`` looks for gobgpd too.
+    """
+    return cache_root() / "gobgp"
 
 
 def debian_binaries() -> GoBGPBinaries:
