@@ -13,7 +13,7 @@ import enum
 
 from bgpctl.controllers.peerdiff import differences, needs_reset
 from bgpctl.gobgp.client import GoBGPClient
-from bgpctl.gobgp.errors import GoBGPError, is_already_exists, is_not_found
+from bgpctl.gobgp.errors import GoBGPError, is_not_found
 from bgpctl.gobgp.types import IPAddress, Peer, PeerSpec
 
 
@@ -42,18 +42,13 @@ async def apply_neighbor(gobgp: GoBGPClient, current: Peer | None, desired: Peer
 
     Raises:
         GoBGPError: A GoBGP call failed (the neighbor may be half-applied; retry).
+            With ``current`` None, a neighbor that exists after all is never adopted:
+            AddPeer's AlreadyExists is raised, for the caller to judge whose it is.
     """
     address = desired.neighbor_address
     if current is None:
-        try:
-            await gobgp.add_peer(desired)
-            return Applied(Action.ADDED, (), await gobgp.get_peer(address))
-        except GoBGPError as err:
-            if not is_already_exists(err):
-                raise
-        current = await gobgp.get_peer(address)
-        if current is None:
-            raise GoBGPError(f"neighbor {address} vanished while being added")
+        await gobgp.add_peer(desired)
+        return Applied(Action.ADDED, (), await gobgp.get_peer(address))
     global_asn = (await gobgp.get_bgp()).asn
     changed = differences(current.spec, desired, global_asn=global_asn)
     if not changed:

@@ -63,6 +63,7 @@ from bgpctl.controllers.sessionpeer import (
 from bgpctl.controllers.sessionstatus import SessionStatusReporter, peer_message
 from bgpctl.gobgp.client import GoBGPClient
 from bgpctl.gobgp.errors import (
+    AlreadyExists,
     GoBGPError,
     NotStarted,
     is_retriable,
@@ -247,18 +248,26 @@ class SessionReconciler:
             default_families=families(config.address_families),
         )
         try:
-            current = await self._remove_peers(name, keep=desired.neighbor_address)
-            owner = self._owner(raw, desired.neighbor_address, current)
-            if owner is not None:
-                self._configured.pop(name, None)
-                message = f"{CONFLICT}: {owner}"
-                entry = self._entry(raw)
-                known = entry is not None and entry.get("message") == message
-                await self._fail(raw, message, CONFLICT, warn=not known)
-                # The owner's deletion or change re-triggers this session; the requeue
-                # covers a cleanup that lands after that trigger.
-                return Result(requeue_after=CONFLICT_RECHECK)
-            peer = await self._apply_peer(name, current, desired)
+            for attempt in (1, 2):
+                current = await self._remove_peers(name, keep=desired.neighbor_address)
+                owner = self._owner(raw, desired.neighbor_address, current)
+                if owner is not None:
+                    self._configured.pop(name, None)
+                    message = f"{CONFLICT}: {owner}"
+                    entry = self._entry(raw)
+                    known = entry is not None and entry.get("message") == message
+                    await self._fail(raw, message, CONFLICT, warn=not known)
+                    # The owner's deletion or change re-triggers this session; the
+                    # requeue covers a cleanup that lands after that trigger.
+                    return Result(requeue_after=CONFLICT_RECHECK)
+                try:
+                    peer = await self._apply_peer(name, current, desired)
+                    break
+                except AlreadyExists:
+                    # A neighbor added behind this agent's back since its last ListPeer:
+                    # list again (the map is dropped on errors) and judge whose it is.
+                    if attempt == 2:
+                        raise
         except GoBGPError as err:
             await self._fail(
                 raw,
@@ -387,12 +396,18 @@ class SessionReconciler:
     async def _remove_peers(self, session: str, *, keep: IPAddress | None) -> Peer | None:
         """Delete the session's neighbors except at ``keep``; return the one at ``keep``."""
         try:
-            tagged = (await self._tags()).get(description(session), set())
+            tags = await self._tags()
+            tagged = tags.get(description(session), set())
             for address in sorted(tagged - {keep} if keep is not None else tagged, key=str):
                 await delete_neighbor(self._gobgp, address)
                 tagged.discard(address)
                 self._log.info("peer deleted", session=session, peer=str(address))
-            return await self._gobgp.get_peer(keep) if keep is not None else None
+            if keep is None or not any(keep in addresses for addresses in tags.values()):
+                # The map holds every neighbor (one ListPeer, then this agent's own
+                # writes): none at ``keep``, no call. One added behind the agent's back
+                # since then makes AddPeer answer AlreadyExists (see reconcile).
+                return None
+            return await self._gobgp.get_peer(keep)
         except GoBGPError:
             self._tagged = None  # GoBGP may have changed under us: list again next time
             raise

@@ -93,6 +93,7 @@ async def test_first_session_keeps_its_neighbor(
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     ep_a, ep_b, ep_dup = f"cf-a-{tag}", f"cf-b-{tag}", f"cf-dup-{tag}"
+    ep_man, third = f"cf-man-{tag}", f"cf-third-{tag}"
     first, second = f"cf-first-{tag}", f"cf-second-{tag}"
     seen: list[SessionState] = []
     async with (
@@ -188,6 +189,33 @@ async def test_first_session_keeps_its_neighbor(
                     assert seen == [], f"the first session changed state: {seen}"
                     await gobgp_a.delete_peer(ipaddress.ip_address(foreign))
 
+                    # A neighbor added behind the running agent's back (after its listing)
+                    # at the address a new session wants: judged, never adopted.
+                    await gobgp_a.add_peer(
+                        PeerSpec(ipaddress.ip_address(foreign), peer_asn=ASN, description="manual")
+                    )
+                    dup2 = {"address": foreign, "asNumber": ASN}
+                    await admin.create(BGP_ENDPOINTS, obj(BGP_ENDPOINTS, ep_man, dup2))
+                    spec3 = {"localEndpoint": ep_a, "remoteEndpoint": ep_man}
+                    await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, third, spec3))
+
+                    async def outside() -> bool:
+                        entry = await _entry(admin, third, ep_a)
+                        return bool(
+                            entry
+                            and entry["configured"] is False
+                            and "outside bgpctl" in entry["message"]
+                        )
+
+                    await eventually(outside, within=15, what="Conflict with a manual neighbor")
+                    assert await _owner(gobgp_a, foreign) == "manual"
+                    await admin.delete(BGP_SESSIONS, third)
+                    await eventually(
+                        lambda: _gone(admin, BGP_SESSIONS, third), within=15, what="third gone"
+                    )
+                    assert await _owner(gobgp_a, foreign) == "manual"
+                    await gobgp_a.delete_peer(ipaddress.ip_address(foreign))
+
                     # The loser again; then the owner goes away and the loser takes over.
                     await admin.create(BGP_SESSIONS, obj(BGP_SESSIONS, second, spec2))
                     await eventually(
@@ -219,6 +247,8 @@ async def test_first_session_keeps_its_neighbor(
             for rt, name in (
                 (BGP_SESSIONS, second),
                 (BGP_SESSIONS, first),
+                (BGP_SESSIONS, third),
+                (BGP_ENDPOINTS, ep_man),
                 (BGP_ENDPOINTS, ep_a),
                 (BGP_ENDPOINTS, ep_b),
                 (BGP_ENDPOINTS, ep_dup),
