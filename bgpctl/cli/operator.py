@@ -15,12 +15,18 @@ import contextlib
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bgpctl.cli.logopts import LogFormat, LogLevel
+from bgpctl.cli.logopts import LogLevel
+from bgpctl.cli.options import (
+    HealthAddr,
+    Kubeconfig,
+    LogFormatOption,
+    LogLevelOption,
+    MetricsAddr,
+)
 from bgpctl.controllers.nodecache import cluster_cache
 from bgpctl.controllers.operator import setup_operator
 from bgpctl.controllers.peeringpolicy import LEASE_NAME
@@ -111,19 +117,9 @@ async def run_operator(options: OperatorOptions) -> None:
 
 
 def operator(
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(envvar="KUBECONFIG", help="Kubeconfig (default: in-cluster or ~/.kube)."),
-    ] = None,
-    metrics_addr: Annotated[
-        str, typer.Option(help="Bind address of /metrics ('0' disables).")
-    ] = _DEFAULTS.metrics_addr,
-    health_addr: Annotated[
-        str,
-        typer.Option(
-            help="Bind address of /healthz and /readyz (default: --metrics-addr; '0' disables)."
-        ),
-    ] = "",
+    kubeconfig: Kubeconfig = None,
+    metrics_addr: MetricsAddr = _DEFAULTS.metrics_addr,
+    health_addr: HealthAddr = "",
     leader_election_namespace: Annotated[
         str, typer.Option(help="Namespace of the leader election Lease 'bgpctl-peering'.")
     ] = _DEFAULTS.leader_election_namespace,
@@ -133,13 +129,8 @@ def operator(
             envvar="POD_NAME", help="This replica's name in the Lease (default: host name)."
         ),
     ] = "",
-    log_level: Annotated[LogLevel, typer.Option(help="Minimum level of log lines.")] = (
-        LogLevel.info
-    ),
-    log_format: Annotated[
-        LogFormat | None,
-        typer.Option(help="json or console (default: console on a terminal, else json)."),
-    ] = None,
+    log_level: LogLevelOption = LogLevel.info,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the cluster-wide controllers (peering policies, gone endpoints, aggregate status)."""
     configure(level=log_level.value, fmt=log_format.value if log_format else None)

@@ -24,12 +24,18 @@ import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bgpctl.cli.logopts import LogFormat, LogLevel
+from bgpctl.cli.logopts import LogLevel
+from bgpctl.cli.options import (
+    HealthAddr,
+    Kubeconfig,
+    LogFormatOption,
+    LogLevelOption,
+    MetricsAddr,
+)
 from bgpctl.controllers.fibsync_runner import DEFAULT_STALE_TIME, FibOptions
 from bgpctl.controllers.nodecache import cluster_cache, node_cache
 from bgpctl.controllers.operator import setup_cluster_controllers
@@ -220,19 +226,9 @@ def run(
     gobgp_target: Annotated[
         str, typer.Option(help="gobgpd gRPC API: 127.0.0.1:PORT or unix:///path.")
     ] = _DEFAULTS.gobgp_target,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(envvar="KUBECONFIG", help="Kubeconfig (default: in-cluster or ~/.kube)."),
-    ] = None,
-    metrics_addr: Annotated[
-        str, typer.Option(help="Bind address of /metrics ('0' disables).")
-    ] = _DEFAULTS.metrics_addr,
-    health_addr: Annotated[
-        str,
-        typer.Option(
-            help="Bind address of /healthz and /readyz (default: --metrics-addr; '0' disables)."
-        ),
-    ] = "",
+    kubeconfig: Kubeconfig = None,
+    metrics_addr: MetricsAddr = _DEFAULTS.metrics_addr,
+    health_addr: HealthAddr = "",
     leader_elect: Annotated[
         bool,
         typer.Option(
@@ -298,13 +294,8 @@ def run(
             help="Seconds the FIB keeps routes GoBGP lost (gobgpd restart) while it relearns.",
         ),
     ] = DEFAULT_STALE_TIME,
-    log_level: Annotated[LogLevel, typer.Option(help="Minimum level of log lines.")] = (
-        LogLevel.info
-    ),
-    log_format: Annotated[
-        LogFormat | None,
-        typer.Option(help="json or console (default: console on a terminal, else json)."),
-    ] = None,
+    log_level: LogLevelOption = LogLevel.info,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the node agent: reconcile the BGP resources into the local GoBGP."""
     configure(level=log_level.value, fmt=log_format.value if log_format else None)
