@@ -26,6 +26,7 @@ from bgpctl.runtime.cache.handlers import ResourceEventHandlerFuncs
 from bgpctl.runtime.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from bgpctl.runtime.cache.listwatch import ObjectList, WatchEvent, WatchEventType
 from bgpctl.runtime.cache.store import NAMESPACE_INDEX, namespace_index_func
+from bgpctl.testing.netns import rss_bytes
 
 EVENTS = 100_000
 CACHED = 10_000
@@ -134,17 +135,9 @@ async def throughput() -> None:
     )
 
 
-def rss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 async def memory() -> None:
     gc.collect()
-    rss0 = rss_kib()
+    rss0 = rss_bytes() // 1024
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     items = [session(i, i + 1) for i in range(CACHED)]
@@ -160,7 +153,7 @@ async def memory() -> None:
     gc.collect()
     total = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
-    rss1 = rss_kib()
+    rss1 = rss_bytes() // 1024
     # The informer's own structures, counted directly: the key -> object dict and the
     # namespace index (value -> set of keys). Keys of cluster-scoped objects are the
     # name strings the objects already hold, so they cost nothing extra.

@@ -33,7 +33,7 @@ from bgpctl.envtest import ControlPlane  # noqa: E402
 from bgpctl.gobgp.client import GoBGPClient  # noqa: E402
 from bgpctl.runtime.client.kube import KubeClient  # noqa: E402
 from bgpctl.runtime.fanout import run_bounded  # noqa: E402
-from bgpctl.testing.netns import Lab, remove_stale  # noqa: E402
+from bgpctl.testing.netns import Lab, remove_stale, rss_bytes  # noqa: E402
 
 BGP = str(REPO / ".venv" / "bin" / "bgp")
 CLIENTS = 1000
@@ -42,13 +42,6 @@ CLIENTS = 1000
 def obj(rt: Any, name: str, spec: dict[str, Any], **labels: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "labels": labels}
     return {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": meta, "spec": spec}
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def main() -> None:
@@ -142,9 +135,8 @@ async def main() -> None:
                         f"policy -> {CLIENTS} neighbors in the reflector's GoBGP: {peers_at:.2f} s"
                     )
                     await asyncio.sleep(5)
-                    print(
-                        f"reflector agent RSS with {CLIENTS} sessions: {rss_mb(agent.pid):.0f} MB"
-                    )
+                    rss = rss_bytes(agent.pid) / 2**20
+                    print(f"reflector agent RSS with {CLIENTS} sessions: {rss:.0f} MB")
     finally:
         for proc in procs:
             proc.terminate()

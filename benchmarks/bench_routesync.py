@@ -39,19 +39,12 @@ from bgpctl.routesync import Route, RouteSyncer, RouteSyncOptions  # noqa: E402
 from bgpctl.routesync.errors import RouteSyncError  # noqa: E402
 from bgpctl.routesync.netlink import NetlinkRouteTable  # noqa: E402
 from bgpctl.routesync.types import NextHop, Op  # noqa: E402
-from bgpctl.testing.netns import Lab, Netns  # noqa: E402
+from bgpctl.testing.netns import Lab, Netns, rss_bytes  # noqa: E402
 
 N = 100_000
 GW6, GW4 = "2001:db8:ff::2", "198.51.100.2"
 rows: list[tuple[str, str, str]] = []
 reported: set[str] = set()
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def report(name: str, value: str, note: str = "") -> None:
@@ -140,7 +133,7 @@ async def kernel_stage(lab: Lab) -> None:
             adopt[label] = time.perf_counter() - started
             assert engine.status().installed == N, engine.status()
             if label == "rtnl_dump":
-                rss = rss_mb()
+                rss = rss_bytes() / 2**20
                 await engine.stop()  # routes stay; the next engine adopts them again
         for label, name in (
             ("pyroute2", "restart: adopt 100k routes (pyroute2 dump)"),
@@ -214,7 +207,7 @@ async def e2e_pass(pair, table, label: str) -> tuple[float, float]:  # type: ign
                 await injector
                 if not withdraw and label not in reported:
                     reported.add(label)
-                    report(f"RSS with 100k routes (e2e, {label})", f"{rss_mb():.0f} MB")
+                    report(f"RSS with 100k routes (e2e, {label})", f"{rss_bytes() / 2**20:.0f} MB")
             return times[0], times[1]
         finally:
             consumer.cancel()
@@ -260,7 +253,7 @@ async def injector_main(target: str, count: int, withdraw: bool) -> None:
 
 async def main() -> None:
     started = time.perf_counter()
-    report("RSS at start", f"{rss_mb():.0f} MB")
+    report("RSS at start", f"{rss_bytes() / 2**20:.0f} MB")
     with Lab() as lab:
         await kernel_stage(lab)
     with Lab() as lab:

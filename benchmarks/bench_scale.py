@@ -49,6 +49,7 @@ from bgpctl.controllers.sessionstatus import POLL_INTERVAL  # noqa: E402
 from bgpctl.envtest import ControlPlane  # noqa: E402
 from bgpctl.runtime.client.kube import KubeClient  # noqa: E402
 from bgpctl.runtime.fanout import run_bounded  # noqa: E402
+from bgpctl.testing.netns import rss_bytes  # noqa: E402
 
 ENDPOINTS = 1000
 SESSIONS = 1000
@@ -91,13 +92,6 @@ def request_counts(plane: ControlPlane) -> tuple[float, float]:
         else:
             reads += value
     return reads, writes
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def window(plane: ControlPlane, seconds: float) -> tuple[float, float]:
@@ -216,7 +210,7 @@ async def main(sizes: list[int]) -> None:
                 r1, w1 = request_counts(plane)
                 elapsed = time.perf_counter() - t0
                 change_rps = (r1 - r0 + w1 - w0) / elapsed - base_rps - base_writes / 30
-                rss = [rss_mb(a.pid) for a in agents]
+                rss = [rss_bytes(a.pid) / 2**20 for a in agents]
                 row = {
                     "n": size,
                     "convergence": convergence,

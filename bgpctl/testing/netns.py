@@ -202,12 +202,7 @@ class GoBGPD:
     def rss_bytes(self) -> int | None:
         """Resident set size from /proc, or ``None`` if not running."""
         pid = self.pid
-        if pid is None:
-            return None
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return None
+        return None if pid is None else rss_bytes(pid)
 
 
 class Lab:
@@ -309,6 +304,14 @@ class Lab:
         _cleanup(self._netns, self._daemons)
         if self._own_workdir and not self.keep_logs:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """A process's resident set size (``VmRSS`` in /proc), in bytes; 0 if not reported."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _cleanup(namespaces: Sequence[Netns], daemons: Sequence[GoBGPD]) -> None:
